@@ -1,0 +1,22 @@
+"""Test configuration shared by the whole suite."""
+
+import os
+
+# Pin torch (and OpenMP/MKL) to one thread before torch is imported anywhere:
+# on a 2-core machine whose other core is busy, OpenMP spin-waits made one tiny
+# LSTM fit take 41 s with two threads against 0.34 s with one.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.fixture(params=["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+def device(request):
+    """Every available torch device: CPU always, CUDA when present."""
+    return torch.device(request.param)
