@@ -7,6 +7,8 @@ import os
 # LSTM fit take 41 s with two threads against 0.34 s with one.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+# sklearn runs its array-API input check only when SciPy was imported with this set.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -176,12 +176,20 @@ class PeepholeLSTM(nn.Module):
             self.register_parameter(
                 f"weight_ih_l{k}", nn.Parameter(torch.empty(4 * H, layer_input, **factory))
             )
-            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(4 * H, H, **factory)))
+            self.register_parameter(
+                f"weight_hh_l{k}", nn.Parameter(torch.empty(4 * H, H, **factory))
+            )
             if self.bias:
-                self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(4 * H, **factory)))
-                self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(4 * H, **factory)))
+                self.register_parameter(
+                    f"bias_ih_l{k}", nn.Parameter(torch.empty(4 * H, **factory))
+                )
+                self.register_parameter(
+                    f"bias_hh_l{k}", nn.Parameter(torch.empty(4 * H, **factory))
+                )
             if peephole == "diagonal":
-                self.register_parameter(f"weight_ch_l{k}", nn.Parameter(torch.empty(3 * H, **factory)))
+                self.register_parameter(
+                    f"weight_ch_l{k}", nn.Parameter(torch.empty(3 * H, **factory))
+                )
             elif peephole == "full":
                 self.register_parameter(
                     f"weight_ch_l{k}", nn.Parameter(torch.empty(4 * H, H, **factory))
@@ -225,7 +233,9 @@ class PeepholeLSTM(nn.Module):
                 key for key in missing_keys if not key.startswith(prefix + "weight_ch_l")
             ]
 
-    def _layer_weights(self, k: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]:
+    def _layer_weights(
+        self, k: int
+    ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]:
         return (
             getattr(self, f"weight_ih_l{k}"),
             getattr(self, f"weight_hh_l{k}"),
@@ -257,7 +267,9 @@ class PeepholeLSTM(nn.Module):
         if hx is not None:
             if not (isinstance(hx, (tuple, list)) and len(hx) == 2):
                 raise TypeError("hx must be a tuple (h_0, c_0)")
-            batch = (input.shape[0] if self.batch_first else input.shape[1]) if is_batched else None
+            batch = (
+                (input.shape[0] if self.batch_first else input.shape[1]) if is_batched else None
+            )
             expected = (
                 (self.num_layers, batch, self.hidden_size)
                 if is_batched
@@ -313,7 +325,9 @@ class PeepholeLSTM(nn.Module):
             h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
         return output, (h_n, c_n)
 
-    def _forward_peephole(self, x: Tensor, hx: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    def _forward_peephole(
+        self, x: Tensor, hx: tuple[Tensor, Tensor]
+    ) -> tuple[Tensor, Tensor, Tensor]:
         h_n, c_n = [], []
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh, w_ch = self._layer_weights(k)
@@ -330,10 +344,14 @@ class PeepholeLSTM(nn.Module):
                 x = F.dropout(x, p=self.dropout, training=True)
         return x, torch.stack(h_n), torch.stack(c_n)
 
-    def _forward_fused_plain(self, x: Tensor, hx: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    def _forward_fused_plain(
+        self, x: Tensor, hx: tuple[Tensor, Tensor]
+    ) -> tuple[Tensor, Tensor, Tensor]:
         if self.impl == "eager":
             return self._forward_peephole(x, hx)
-        weights = [w for k in range(self.num_layers) for w in self._layer_weights(k)[:4] if w is not None]
+        weights = [
+            w for k in range(self.num_layers) for w in self._layer_weights(k)[:4] if w is not None
+        ]
         with warnings.catch_warnings():
             # cuDNN wants one contiguous weight buffer and warns that it compacts
             # ours on every call; that copy is cheap next to the LSTM itself.

@@ -1,0 +1,238 @@
+"""The base every sklstm estimator trains through.
+
+It owns the hyper-parameters the estimators share, their constraints, device /
+dtype / seed resolution, the one training entry point (a wrapped
+``skorch.NeuralNetRegressor``) and pickling that moves between GPU and CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from skorch import NeuralNetRegressor
+from skorch.callbacks import EarlyStopping
+from skorch.exceptions import DeviceWarning
+
+from sklstm._training import (
+    BatchLoader,
+    EpochProgressBar,
+    SequenceDataset,
+    SequenceToVector,
+    WeightedMSELoss,
+    tail_split,
+)
+from sklstm.nn import PEEPHOLE_MODES
+
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def resolve_device(device) -> str:
+    """``"auto"`` -> ``"cuda"`` when CUDA is available, else ``"cpu"``; others are checked."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InvalidParameterError(
+            f"The 'device' parameter must be 'auto' or a torch device such as 'cpu', "
+            f"'cuda' or 'cuda:1'; got {device!r}."
+        ) from exc
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on this machine; "
+                "use device='cpu', or device='auto' to use a GPU only when there is one."
+            )
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested but this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)."
+            )
+    elif parsed.type == "mps" and not (
+        hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
+    ):
+        raise ValueError(f"device={device!r} was requested but MPS is not available.")
+    return str(parsed)
+
+
+class BaseLSTM(BaseEstimator):
+    """Shared parameters, training and persistence of the sklstm estimators."""
+
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "peephole": [StrOptions(set(PEEPHOLE_MODES))],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+    }
+
+    # ---- resolution helpers -------------------------------------------------
+
+    def _batch_size_for(self, n_train: int) -> int:
+        if self.batch_size == "auto":
+            return max(1, min(200, n_train))
+        return int(self.batch_size)
+
+    def _new_seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(_INT32_MAX))
+
+    # ---- the training entry point -------------------------------------------
+
+    def _build_net(self, *, n_channels: int, n_outputs: int, dtype: np.dtype, n_train: int):
+        """A fresh, uninitialised skorch net for these data dimensions."""
+        batch_size = self._batch_size_for(n_train)
+        patience = self.n_iter_no_change
+        stopping = EarlyStopping(
+            monitor="valid_loss" if self.early_stopping else "train_loss",
+            # n_iter_no_change=None: never stop early (the best validation
+            # weights are still restored at the end with early_stopping=True).
+            patience=patience if patience is not None else self.max_iter + 1,
+            threshold=self.tol,
+            threshold_mode="abs",
+            load_best=bool(self.early_stopping),
+        )
+        callbacks = [("stopping", stopping)]
+        if self.verbose:
+            callbacks.append(("progress", EpochProgressBar(total=self.max_iter)))
+        # Copies: skorch keeps state on its callbacks, and parameters are not fitted state.
+        callbacks.extend(copy.deepcopy(self.callbacks or []))
+        return NeuralNetRegressor(
+            module=SequenceToVector,
+            module__n_channels=n_channels,
+            module__n_outputs=n_outputs,
+            module__hidden_size=self.hidden_size,
+            module__num_layers=self.num_layers,
+            module__dropout=self.dropout,
+            module__peephole=self.peephole,
+            module__dtype=torch.float64 if dtype == np.float64 else torch.float32,
+            criterion=WeightedMSELoss,
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate_init,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_iter,
+            batch_size=batch_size,
+            iterator_train=BatchLoader,
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator(),
+            iterator_valid=BatchLoader,
+            iterator_valid__batch_size=max(batch_size, 1024),
+            train_split=tail_split(self.validation_fraction) if self.early_stopping else None,
+            callbacks=callbacks,
+            device=self.device_,
+            verbose=int(self.verbose >= 2),
+        )
+
+    def _train(self, dataset: SequenceDataset, epochs: int) -> None:
+        """Train ``self.net_`` for ``epochs`` epochs, seeded and without touching global RNGs.
+
+        The seed of each call is derived from the fit's seed and the number of
+        epochs already run, so fit, partial_fit and warm starts are all
+        reproducible, and the global torch RNG is left as it was.
+        """
+        net = self.net_
+        seed = (self._seed + len(net.history)) % _INT32_MAX if net.initialized_ else self._seed
+        device = torch.device(self.device_)
+        cuda_devices = []
+        if device.type == "cuda":
+            cuda_devices = [
+                device.index if device.index is not None else torch.cuda.current_device()
+            ]
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.random.default_generator.manual_seed(seed)
+            for index in cuda_devices:
+                with torch.cuda.device(index):
+                    torch.cuda.manual_seed(seed)
+            net.iterator_train__generator.manual_seed(seed)
+            if not net.initialized_:
+                net.initialize()
+            net.partial_fit(dataset, epochs=epochs)
+
+    def _forward(self, X: np.ndarray) -> np.ndarray:
+        """The network's output on 3-D ``X`` (already validated), as a numpy array."""
+        dataset = SequenceDataset(X.astype(self.dtype_, copy=False), device=self.device_)
+        return self.net_.predict(dataset)
+
+    # ---- fitted-state views -------------------------------------------------
+
+    @property
+    def history_(self):
+        """skorch ``History`` of the training: one row per epoch (losses, durations)."""
+        return self.net_.history
+
+    @property
+    def loss_curve_(self) -> list[float]:
+        """Training loss per epoch (mean squared error on the standardised targets)."""
+        return list(self.net_.history[:, "train_loss"])
+
+    @property
+    def validation_loss_curve_(self) -> list[float] | None:
+        """Validation loss per epoch with ``early_stopping=True``, else None."""
+        if not self.early_stopping or not len(self.net_.history):
+            return None
+        return list(self.net_.history[:, "valid_loss"])
+
+    @property
+    def n_iter_(self) -> int:
+        """Number of epochs run over all calls to fit / partial_fit since the last cold start."""
+        return len(self.net_.history)
+
+    @property
+    def module_(self) -> torch.nn.Module:
+        """The trained torch module."""
+        return self.net_.module_
+
+    # ---- persistence --------------------------------------------------------
+
+    def __getstate__(self):
+        from sklstm import __version__
+
+        state = dict(super().__getstate__())
+        state["_sklstm_version"] = __version__
+        if state.get("net_") is not None:
+            # Pickled separately so that __setstate__ can map CUDA weights to the
+            # CPU when the loading machine has no GPU.
+            state["net_"] = pickle.dumps(state["net_"])
+        return state
+
+    def __setstate__(self, state):
+        from sklstm import __version__
+
+        version = state.pop("_sklstm_version", None)
+        if version != __version__:
+            warnings.warn(
+                f"This {type(self).__name__} was pickled with sklstm {version} and is loaded "
+                f"with sklstm {__version__}. This might lead to breaking code or invalid "
+                "results; refit the model with this version, or share weights with "
+                "save_weights / load_weights instead of pickles.",
+                UserWarning,
+                stacklevel=2,
+            )
+        if isinstance(state.get("net_"), bytes):
+            with warnings.catch_warnings():
+                # A CUDA-trained net on a machine without CUDA loads on the CPU;
+                # device_ below records where it now lives.
+                warnings.simplefilter("ignore", DeviceWarning)
+                net = pickle.loads(state["net_"])
+            state["net_"] = net
+            state["device_"] = str(net.device)
+        super().__setstate__(state)

@@ -1,0 +1,185 @@
+"""The pieces the estimators hand to skorch: data, batches, network, loss, progress.
+
+Private. The estimators build a ``skorch.NeuralNetRegressor`` from these in
+``fit``; nothing here knows about scikit-learn's validation or sktime.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+from torch import Tensor, nn
+
+from sklstm.nn import PeepholeLSTM
+
+# Inputs up to this size that are plain contiguous arrays are copied to the
+# training device once; larger ones, and strided views (such as the sliding
+# windows of ``make_windows``) are gathered batch by batch so that windows are
+# never materialised all at once.
+_MATERIALISE_BYTES = 256 * 2**20
+
+
+class SequenceDataset(torch.utils.data.Dataset):
+    """Sequences ``X`` (n, seq_len, channels), targets ``y`` (n, n_outputs), weights ``w`` (n,).
+
+    ``X`` may be any numpy array, including a read-only strided view; it is
+    never written to. ``y`` and ``w`` may be None (prediction).
+    """
+
+    def __init__(self, X, y=None, w=None, *, device=None):
+        self.X = X
+        self.y = y
+        self.w = w
+        if (
+            device is not None
+            and isinstance(X, np.ndarray)
+            and X.flags.c_contiguous
+            and X.nbytes <= _MATERIALISE_BYTES
+        ):
+            self.X = torch.tensor(X, device=device)
+            self.y = None if y is None else torch.tensor(y, device=device)
+            self.w = None if w is None else torch.tensor(w, device=device)
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def subset(self, index: slice) -> SequenceDataset:
+        """The rows ``index`` (a slice), without copying."""
+        sub = SequenceDataset.__new__(SequenceDataset)
+        sub.X = self.X[index]
+        sub.y = None if self.y is None else self.y[index]
+        sub.w = None if self.w is None else self.w[index]
+        return sub
+
+    @staticmethod
+    def _take(array, index: Tensor):
+        if array is None:
+            return None
+        if isinstance(array, Tensor):
+            return array[index.to(array.device)]
+        # Fancy indexing copies just this batch, also out of a read-only view.
+        return torch.from_numpy(array[index.numpy()])
+
+    def batch(self, index: Tensor):
+        """The batch at ``index``: ``(X, None)``, ``(X, y)``, or ``(X, [y, w])`` with weights."""
+        Xb = self._take(self.X, index)
+        if self.y is None:
+            return Xb, None
+        if self.w is None:
+            return Xb, self._take(self.y, index)
+        return Xb, [self._take(self.y, index), self._take(self.w, index)]
+
+    def __getitem__(self, i):
+        return self.batch(torch.as_tensor([i]))
+
+
+class BatchLoader:
+    """Batches of a :class:`SequenceDataset`, gathered by index (no per-row collate).
+
+    Shuffling draws from ``generator`` only, so the global torch RNG is untouched.
+    """
+
+    def __init__(self, dataset, batch_size=128, shuffle=False, generator=None):
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+        else:
+            order = torch.arange(n)
+        for start in range(0, n, self.batch_size):
+            yield self.dataset.batch(order[start : start + self.batch_size])
+
+
+def tail_split(validation_fraction: float):
+    """A skorch ``train_split`` that holds out the chronological tail of the rows."""
+
+    def split(dataset, y=None, **kwargs):
+        n = len(dataset)
+        n_valid = int(np.ceil(validation_fraction * n))
+        n_valid = min(max(n_valid, 1), n - 1)
+        return dataset.subset(slice(0, n - n_valid)), dataset.subset(slice(n - n_valid, n))
+
+    return split
+
+
+class SequenceToVector(nn.Module):
+    """A (peephole) LSTM over the sequence, then a linear head on its last hidden state.
+
+    Dropout is applied between stacked layers and on the last hidden state
+    before the head, as in the stacked ``LSTM`` + ``Dropout`` + ``Dense`` recipe.
+    """
+
+    def __init__(
+        self,
+        n_channels: int,
+        n_outputs: int,
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        peephole: str = "diagonal",
+        dtype: torch.dtype = torch.float32,
+    ):
+        super().__init__()
+        self.lstm = PeepholeLSTM(
+            n_channels,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+            peephole=peephole,
+            dtype=dtype,
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, n_outputs, dtype=dtype)
+
+    def forward(self, X: Tensor) -> Tensor:
+        _, (h_n, _) = self.lstm(X)
+        return self.head(self.dropout(h_n[-1]))
+
+
+class WeightedMSELoss(nn.Module):
+    """Mean squared error, weighted per sample: sum_i w_i * mean_j (p_ij - y_ij)^2 / sum_i w_i."""
+
+    def forward(self, y_pred: Tensor, target) -> Tensor:
+        if isinstance(target, Tensor):
+            return (y_pred - target).pow(2).mean()
+        y, w = target
+        per_sample = (y_pred - y).pow(2).mean(dim=1)
+        return (w * per_sample).sum() / w.sum()
+
+
+class EpochProgressBar(Callback):
+    """A tqdm bar over epochs with the train and validation loss (``verbose=1``)."""
+
+    def __init__(self, total: int):
+        self.total = total
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(total=self.total, desc="epochs", unit="epoch", leave=True)
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        postfix = {"train_loss": f"{row['train_loss']:.4g}"}
+        if "valid_loss" in row:
+            postfix["valid_loss"] = f"{row['valid_loss']:.4g}"
+        self.bar_.set_postfix(postfix, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("bar_", None)
+        return state

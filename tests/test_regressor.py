@@ -1,0 +1,343 @@
+"""LSTMRegressor behaviour beyond sklearn's check suite."""
+
+import io
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+from skorch.callbacks import Callback, LRScheduler
+
+import sklstm
+from sklstm import LSTMRegressor
+
+FAST = dict(hidden_size=8, max_iter=5, random_state=0)
+
+
+def sequence_task(n=96, seq_len=8, n_channels=2, seed=0, dtype=np.float64):
+    """Targets that need memory: the sum of channel 0 over the last 3 steps."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, seq_len, n_channels)).astype(dtype)
+    y = X[:, -3:, 0].sum(axis=1) + 0.5 * X[:, 0, 1]
+    return X, y
+
+
+def test_learns_a_sequence_task():
+    X, y = sequence_task(n=256)
+    reg = LSTMRegressor(hidden_size=16, max_iter=60, random_state=0).fit(X[:200], y[:200])
+    assert reg.loss_curve_[-1] < reg.loss_curve_[0] / 10
+    assert reg.score(X[200:], y[200:]) > 0.8
+
+
+@pytest.mark.parametrize("peephole", ["diagonal", "full", "none"])
+def test_every_peephole_mode_trains(peephole):
+    X, y = sequence_task()
+    reg = LSTMRegressor(peephole=peephole, **FAST).fit(X, y)
+    assert reg.module_.lstm.peephole == peephole
+    assert reg.loss_curve_[-1] < reg.loss_curve_[0]
+
+
+def test_shapes_of_x_and_y():
+    X, y = sequence_task(n=40)
+    reg = LSTMRegressor(**FAST)
+    # 2-D X is one channel per time step.
+    reg.fit(X[:, :, 0], y)
+    assert reg.n_features_in_ == 8 and reg.n_channels_in_ == 1
+    assert reg.predict(X[:, :, 0]).shape == (40,)
+    # 3-D X keeps its channels; y's shape is echoed by predict.
+    Y = np.column_stack([y, -y, 2 * y])
+    reg.fit(X, Y)
+    assert reg.n_channels_in_ == 2 and reg.n_outputs_ == 3
+    assert reg.predict(X).shape == (40, 3)
+    reg.fit(X, y[:, None])
+    assert reg.predict(X).shape == (40, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_kept(dtype):
+    X, y = sequence_task(n=32, dtype=dtype)
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    assert reg.dtype_ == dtype
+    assert next(reg.module_.parameters()).dtype == (
+        torch.float32 if dtype == np.float32 else torch.float64
+    )
+    assert reg.predict(X).dtype == dtype
+    # Integer input is accepted and becomes float64.
+    assert LSTMRegressor(**FAST).fit(np.rint(X * 10).astype(int), y).dtype_ == np.float64
+
+
+def test_predictions_in_target_units():
+    X, y = sequence_task(n=128)
+    y = 1000.0 + 50.0 * y
+    reg = LSTMRegressor(hidden_size=16, max_iter=40, random_state=0).fit(X, y)
+    np.testing.assert_allclose(reg.y_mean_, [y.mean()])
+    np.testing.assert_allclose(reg.y_scale_, [y.std()])
+    pred = reg.predict(X)
+    assert abs(pred.mean() - y.mean()) < 0.2 * y.std()
+    assert reg.score(X, y) > 0.5
+
+
+def test_same_seed_same_predictions_and_global_rng_untouched():
+    X, y = sequence_task(n=64)
+    params = dict(hidden_size=8, max_iter=4, dropout=0.3, num_layers=2, batch_size=16)
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    a = LSTMRegressor(random_state=7, **params).fit(X, y).predict(X)
+    # The global torch RNG is where it was before fitting.
+    assert torch.equal(torch.rand(3), expected_next)
+    b = LSTMRegressor(random_state=7, **params).fit(X, y).predict(X)
+    c = LSTMRegressor(random_state=8, **params).fit(X, y).predict(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_same_seed_same_predictions_across_processes(tmp_path):
+    X, y = sequence_task(n=48)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    script = textwrap.dedent(
+        f"""
+        import numpy as np, torch
+        torch.set_num_threads(1)
+        from sklstm import LSTMRegressor
+        X = np.load({str(tmp_path / "X.npy")!r}); y = np.load({str(tmp_path / "y.npy")!r})
+        reg = LSTMRegressor(hidden_size=8, max_iter=3, dropout=0.2, num_layers=2,
+                            batch_size=16, random_state=3, device="cpu").fit(X, y)
+        np.save({str(tmp_path / "pred.npy")!r}, reg.predict(X))
+        """
+    )
+    subprocess.run(
+        [sys.executable, "-c", script], check=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
+    here = LSTMRegressor(
+        hidden_size=8,
+        max_iter=3,
+        dropout=0.2,
+        num_layers=2,
+        batch_size=16,
+        random_state=3,
+        device="cpu",
+    ).fit(X, y)
+    np.testing.assert_array_equal(np.load(tmp_path / "pred.npy"), here.predict(X))
+
+
+def test_fit_restarts_unless_warm_start_and_partial_fit_continues():
+    X, y = sequence_task(n=64)
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    first = reg.predict(X)
+    assert reg.n_iter_ == 5
+    reg.fit(X, y)  # cold start: same seed, same result
+    assert reg.n_iter_ == 5
+    np.testing.assert_array_equal(reg.predict(X), first)
+    reg.partial_fit(X, y)
+    assert reg.n_iter_ == 6
+    assert not np.array_equal(reg.predict(X), first)
+    warm = LSTMRegressor(warm_start=True, **FAST).fit(X, y)
+    warm.fit(X, y)
+    assert warm.n_iter_ == 10
+    # partial_fit from scratch is one epoch at a time.
+    inc = LSTMRegressor(**FAST)
+    for _ in range(3):
+        inc.partial_fit(X, y)
+    assert inc.n_iter_ == 3
+    # ... and reproducible.
+    inc2 = LSTMRegressor(**FAST)
+    for _ in range(3):
+        inc2.partial_fit(X, y)
+    np.testing.assert_array_equal(inc.predict(X), inc2.predict(X))
+
+
+def test_partial_fit_checks_consistency():
+    X, y = sequence_task(n=32)
+    reg = LSTMRegressor(**FAST).partial_fit(X, y)
+    with pytest.raises(ValueError, match="channel"):
+        reg.partial_fit(X[:, :, :1], y)
+    with pytest.raises(ValueError, match="output"):
+        reg.partial_fit(X, np.column_stack([y, y]))
+
+
+class _RecordValidation(Callback):
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        self.train_X_ = np.asarray(
+            dataset_train.X.cpu() if torch.is_tensor(dataset_train.X) else dataset_train.X
+        )
+        self.valid_X_ = np.asarray(
+            dataset_valid.X.cpu() if torch.is_tensor(dataset_valid.X) else dataset_valid.X
+        )
+
+
+def test_early_stopping_validates_on_the_chronological_tail():
+    X, y = sequence_task(n=50)
+    reg = LSTMRegressor(
+        early_stopping=True, validation_fraction=0.2, callbacks=[_RecordValidation()], **FAST
+    ).fit(X, y)
+    rec = dict(reg.net_.callbacks_)["_RecordValidation"]
+    np.testing.assert_array_equal(rec.valid_X_, X[-10:])
+    np.testing.assert_array_equal(rec.train_X_, X[:-10])
+    assert len(reg.validation_loss_curve_) == reg.n_iter_
+
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 6, 1))
+    y = rng.normal(size=120)  # pure noise: validation loss soon stops improving
+    reg = LSTMRegressor(
+        hidden_size=16,
+        max_iter=200,
+        early_stopping=True,
+        n_iter_no_change=3,
+        learning_rate_init=0.05,
+        random_state=0,
+    ).fit(X, y)
+    assert reg.n_iter_ < 200
+    tail = slice(120 - 12, 120)
+    pred = reg.predict(X[tail])
+    tail_loss = np.mean(
+        ((pred - reg.y_mean_) / reg.y_scale_ - (y[tail] - reg.y_mean_) / reg.y_scale_) ** 2
+    )
+    assert tail_loss == pytest.approx(min(reg.validation_loss_curve_), rel=1e-6)
+
+
+def test_early_stopping_needs_two_samples():
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        LSTMRegressor(early_stopping=True, **FAST).fit(np.ones((1, 3, 1)), [1.0])
+
+
+def test_verbose_zero_is_silent_and_verbose_one_shows_progress(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    X, y = sequence_task(n=32)
+    LSTMRegressor(early_stopping=True, **FAST).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert list(tmp_path.iterdir()) == []  # no log files or folders
+    LSTMRegressor(verbose=1, early_stopping=True, **FAST).fit(X, y)
+    err = capsys.readouterr().err
+    assert "epochs" in err and "train_loss" in err and "valid_loss" in err and "5/5" in err
+
+
+def test_user_callbacks_are_used():
+    X, y = sequence_task(n=32)
+    sched = LRScheduler(policy="StepLR", step_size=1, gamma=0.5)
+    reg = LSTMRegressor(callbacks=[sched], **FAST).fit(X, y)
+    lr = reg.net_.optimizer_.param_groups[0]["lr"]
+    assert lr == pytest.approx(0.01 * 0.5**5)
+    # The callback given as a parameter is not the one the net trained with.
+    assert not hasattr(sched, "lr_scheduler_")
+
+
+@pytest.mark.parametrize("dumper", ["pickle", "joblib"])
+def test_pickle_round_trip_gives_identical_predictions(dumper):
+    X, y = sequence_task(n=32)
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    if dumper == "pickle":
+        loaded = pickle.loads(pickle.dumps(reg))
+    else:
+        buf = io.BytesIO()
+        joblib.dump(reg, buf)
+        buf.seek(0)
+        loaded = joblib.load(buf)
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    # ... and it can keep training.
+    loaded.partial_fit(X, y)
+    assert loaded.n_iter_ == reg.n_iter_ + 1
+
+
+def test_loading_under_another_version_warns(monkeypatch):
+    X, y = sequence_task(n=16)
+    blob = pickle.dumps(LSTMRegressor(**FAST).fit(X, y))
+    monkeypatch.setattr(sklstm, "__version__", "999.0")
+    with pytest.warns(UserWarning, match="pickled with sklstm .* loaded with sklstm 999.0"):
+        pickle.loads(blob)
+
+
+def test_device_resolution():
+    reg = LSTMRegressor(**FAST).fit(*sequence_task(n=16))
+    assert reg.device == "auto"  # never written back
+    assert reg.device_ == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert LSTMRegressor(device="cpu", **FAST).fit(*sequence_task(n=16)).device_ == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+def test_cuda_without_cuda_is_a_clear_error():
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        LSTMRegressor(device="cuda", **FAST).fit(*sequence_task(n=16))
+
+
+def test_unknown_device_is_rejected():
+    with pytest.raises(ValueError, match="'device' parameter"):
+        LSTMRegressor(device="tpu9", **FAST).fit(*sequence_task(n=16))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"hidden_size": 0}, "hidden_size"),
+        ({"dropout": 1.5}, "dropout"),
+        ({"peephole": "diag"}, "peephole"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+    ],
+)
+def test_invalid_parameters_are_caught_at_fit(params, match):
+    reg = LSTMRegressor(**params)  # __init__ only stores
+    with pytest.raises(ValueError, match=match):
+        reg.fit(*sequence_task(n=16))
+
+
+def test_predict_checks_channels_and_dimensions():
+    X, y = sequence_task(n=16)
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="3 channel"):
+        reg.predict(np.concatenate([X, X[:, :, :1]], axis=2))
+    with pytest.raises(ValueError, match="features"):
+        reg.predict(X[:, :5])
+    with pytest.raises(ValueError, match="3-D"):
+        LSTMRegressor(**FAST).fit(X[:, :, :, None], y)
+
+
+def test_clone_and_grid_search():
+    X, y = sequence_task(n=60)
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    fresh = clone(reg)
+    assert not hasattr(fresh, "net_")
+    search = GridSearchCV(
+        LSTMRegressor(max_iter=3, random_state=0),
+        {"hidden_size": [4, 8], "peephole": ["diagonal", "none"]},
+        cv=TimeSeriesSplit(n_splits=2),
+    ).fit(X, y)
+    assert search.best_estimator_.n_iter_ == 3
+    assert search.predict(X).shape == (60,)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fitted_model_predicts_on_a_machine_without_cuda(tmp_path):
+    X, y = sequence_task(n=32)
+    reg = LSTMRegressor(device="cuda", **FAST).fit(X, y)
+    assert reg.device_ == "cuda" and next(reg.module_.parameters()).is_cuda
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(reg))
+    np.save(tmp_path / "X.npy", X)
+    script = textwrap.dedent(
+        f"""
+        import pickle, warnings, numpy as np, torch
+        warnings.simplefilter("error")
+        assert not torch.cuda.is_available()
+        reg = pickle.loads(open({str(path)!r}, "rb").read())
+        assert reg.device_ == "cpu"
+        np.save({str(tmp_path / "pred.npy")!r}, reg.predict(np.load({str(tmp_path / "X.npy")!r})))
+        """
+    )
+    subprocess.run(
+        [sys.executable, "-c", script], check=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    )
+    np.testing.assert_allclose(
+        np.load(tmp_path / "pred.npy"), reg.predict(X), rtol=1e-5, atol=1e-6
+    )
