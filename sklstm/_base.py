@@ -26,6 +26,7 @@ from sklstm._training import (
     EpochProgressBar,
     SequenceDataset,
     SequenceToVector,
+    TrainingGuard,
     WeightedMSELoss,
     tail_split,
 )
@@ -111,7 +112,7 @@ class BaseLSTM(BaseEstimator):
             threshold_mode="abs",
             load_best=bool(self.early_stopping),
         )
-        callbacks = [("stopping", stopping)]
+        callbacks = [("guard", TrainingGuard()), ("stopping", stopping)]
         if self.verbose:
             callbacks.append(("progress", EpochProgressBar(total=self.max_iter)))
         # Copies: skorch keeps state on its callbacks, and parameters are not fitted state.
@@ -165,7 +166,45 @@ class BaseLSTM(BaseEstimator):
             net.iterator_train__generator.manual_seed(seed)
             if not net.initialized_:
                 net.initialize()
-            net.partial_fit(dataset, epochs=epochs)
+            epochs_before = len(net.history)
+            try:
+                net.partial_fit(dataset, epochs=epochs)
+            except torch.OutOfMemoryError as exc:
+                raise torch.OutOfMemoryError(
+                    f"{type(self).__name__} ran out of memory on {self.device_} while training "
+                    f"with batch_size={net.batch_size}: use a smaller batch_size (or "
+                    f"hidden_size / sequence length), or device='cpu'. ({exc})"
+                ) from exc
+        self._report_training_event(dict(net.callbacks_)["guard"], epochs_before)
+
+    def _report_training_event(self, guard: TrainingGuard, epochs_before: int) -> None:
+        """Warn (or raise) about a divergence or an interruption the guard handled."""
+        if guard.event_ is None:
+            return
+        kept = epochs_before + guard.epochs_completed_
+        if guard.event_ == "diverged":
+            if kept == 0:
+                del self.net_  # never leave a fitted-looking model with NaN weights
+                raise FloatingPointError(
+                    f"{type(self).__name__} diverged in its first epoch (the loss became "
+                    "NaN or infinite) and has no finite weights to keep. Lower "
+                    "learning_rate_init, scale X, or check X and y for huge values."
+                )
+            warnings.warn(
+                f"Training diverged in epoch {kept + 1} (the loss became NaN or infinite) and "
+                f"was stopped; the model keeps the weights of epoch {kept}. Lower "
+                "learning_rate_init or scale X to train further.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        else:
+            state = f"the weights of epoch {kept}" if kept else "its initial (untrained) weights"
+            warnings.warn(
+                f"Training was interrupted during epoch {kept + 1}; the model keeps {state} "
+                "and can predict, or continue with partial_fit or warm_start=True.",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
         """The network's output on 3-D ``X`` (already validated), as a numpy array."""

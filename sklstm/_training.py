@@ -157,6 +157,57 @@ class WeightedMSELoss(nn.Module):
         return (w * per_sample).sum() / w.sum()
 
 
+class TrainingGuard(Callback):
+    """Keeps the weights of the last completed epoch; stops on divergence or interruption.
+
+    - A non-finite training loss, or non-finite weights after an epoch, stop
+      training and restore the weights of the last completed epoch (the
+      optimizer restarts from scratch, its moments being unusable).
+    - A KeyboardInterrupt during an epoch (skorch ends training on it) restores
+      the weights of the last completed epoch and drops the incomplete history row.
+
+    ``event_`` says what happened (None, ``"diverged"`` or ``"interrupted"``),
+    ``epochs_completed_`` how many epochs of this call finished.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.snapshot_ = self._copy_weights(net)
+        self.epoch_done_ = True
+        self.epochs_completed_ = 0
+        self.event_ = None
+
+    @staticmethod
+    def _copy_weights(net):
+        return {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epoch_done_ = False
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if training and loss is not None and not torch.isfinite(loss.detach()).all():
+            self.event_ = "diverged"
+            raise KeyboardInterrupt  # skorch's way of ending training
+
+    def on_epoch_end(self, net, **kwargs):
+        if not all(torch.isfinite(p).all() for p in net.module_.parameters()):
+            self.event_ = "diverged"
+            raise KeyboardInterrupt
+        self.snapshot_ = self._copy_weights(net)
+        self.epoch_done_ = True
+        self.epochs_completed_ += 1
+
+    def on_train_end(self, net, **kwargs):
+        if self.event_ is None and not self.epoch_done_:
+            self.event_ = "interrupted"
+        if self.event_ is not None:
+            net.module_.load_state_dict(self.snapshot_)
+            if len(net.history) and not self.epoch_done_:
+                del net.history[-1]  # the epoch that did not finish
+            if self.event_ == "diverged":
+                net.initialize_optimizer()
+        self.snapshot_ = None  # not kept in memory (nor in pickles) after training
+
+
 class EpochProgressBar(Callback):
     """A tqdm bar over epochs with the train and validation loss (``verbose=1``)."""
 

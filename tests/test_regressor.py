@@ -341,3 +341,63 @@ def test_cuda_fitted_model_predicts_on_a_machine_without_cuda(tmp_path):
     np.testing.assert_allclose(
         np.load(tmp_path / "pred.npy"), reg.predict(X), rtol=1e-5, atol=1e-6
     )
+
+
+class _InterruptAt(Callback):
+    """Raises KeyboardInterrupt (as Ctrl-C would) in batch ``batch`` of epoch ``epoch``."""
+
+    def __init__(self, epoch, batch):
+        self.epoch, self.batch, self.fired = epoch, batch, False
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        row = net.history[-1]
+        if training and not self.fired and len(net.history) == self.epoch:
+            if len(row["batches"]) == self.batch:
+                self.fired = True
+                raise KeyboardInterrupt
+
+
+class _ExplodeLearningRateAt(Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            for group in net.optimizer_.param_groups:
+                group["lr"] = 1e30
+
+
+def test_keyboard_interrupt_keeps_the_last_completed_epoch():
+    X, y = sequence_task(n=64, dtype=np.float32)
+    params = dict(hidden_size=8, batch_size=16, random_state=0)
+    match = "interrupted during epoch 3; the model keeps the weights of epoch 2"
+    with pytest.warns(UserWarning, match=match):
+        reg = LSTMRegressor(max_iter=5, callbacks=[_InterruptAt(3, 2)], **params).fit(X, y)
+    assert reg.n_iter_ == 2 and len(reg.loss_curve_) == 2
+    two_epochs = LSTMRegressor(max_iter=2, **params).fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), two_epochs.predict(X))
+    reg.partial_fit(X, y)  # and it can go on
+    assert reg.n_iter_ == 3
+
+
+def test_divergence_restores_the_last_finite_weights_and_warns():
+    X, y = sequence_task(n=64, dtype=np.float32)
+    with pytest.warns(RuntimeWarning, match="diverged in epoch 3 .* keeps the weights of epoch 2"):
+        reg = LSTMRegressor(
+            hidden_size=8,
+            max_iter=10,
+            batch_size=16,
+            random_state=0,
+            callbacks=[_ExplodeLearningRateAt(3)],
+        ).fit(X, y)
+    assert reg.n_iter_ <= 3
+    assert all(torch.isfinite(p).all() for p in reg.module_.parameters())
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_divergence_in_the_first_epoch_raises():
+    X, y = sequence_task(n=64, dtype=np.float32)
+    reg = LSTMRegressor(learning_rate_init=1e30, batch_size=8, **FAST)
+    with pytest.raises(FloatingPointError, match="diverged in its first epoch"):
+        reg.fit(X, y)
+    assert not hasattr(reg, "net_")
