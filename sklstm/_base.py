@@ -64,6 +64,17 @@ def resolve_device(device) -> str:
     return str(parsed)
 
 
+def _plain(value):
+    """``value`` with numpy arrays and scalars turned into Python lists and numbers."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    return value
+
+
 class BaseLSTM(BaseEstimator):
     """Shared parameters, training and persistence of the sklstm estimators."""
 
@@ -241,6 +252,105 @@ class BaseLSTM(BaseEstimator):
         return self.net_.module_
 
     # ---- persistence --------------------------------------------------------
+
+    #: Fitted attributes (besides the weights) that save_weights stores.
+    _saved_attributes = ("n_features_in_", "feature_names_in_", "_seed", "dtype_")
+
+    def save_weights(self, path) -> None:
+        """Save the fitted model as weights and plain data only (no pickled code).
+
+        The file holds the parameters, the fitted statistics, the training
+        history and the network's weights (on the CPU), written with
+        :func:`torch.save`. :meth:`load_weights` reads it back with
+        ``torch.load(weights_only=True)``, which never runs code from the file:
+        the safe way to share a model. A pickle (or joblib) file can run
+        arbitrary code when loaded; load pickles only from sources you trust.
+
+        Parameters
+        ----------
+        path : str or path-like or file-like
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        from sklstm import __version__
+
+        check_is_fitted(self)
+        params = self.get_params(deep=False)
+        if params.get("callbacks"):
+            warnings.warn(
+                "callbacks are not saved by save_weights; pass them again after loading.",
+                UserWarning,
+                stacklevel=2,
+            )
+        params["callbacks"] = None
+        params["device"] = str(params["device"])
+        if not (params["random_state"] is None or isinstance(params["random_state"], int)):
+            params["random_state"] = None  # a RandomState instance is not plain data
+        fitted = {}
+        for name in self._saved_attributes:
+            if hasattr(self, name):
+                value = getattr(self, name)
+                fitted[name] = value.name if isinstance(value, np.dtype) else _plain(value)
+        blob = {
+            "format": "sklstm-weights-1",
+            "estimator": type(self).__name__,
+            "sklstm_version": __version__,
+            "params": params,
+            "fitted": fitted,
+            "history": _plain(list(self.net_.history)),
+            "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},
+        }
+        torch.save(blob, path)
+
+    @classmethod
+    def load_weights(cls, path, *, device="auto"):
+        """Load a model written by :meth:`save_weights`, without unpickling code.
+
+        Parameters
+        ----------
+        path : str or path-like or file-like
+        device : str or torch.device, default="auto"
+            Where to put the network: ``"auto"`` is CUDA when available, else the CPU.
+
+        Returns
+        -------
+        estimator : a fitted instance of this class
+        """
+        from skorch.history import History
+
+        from sklstm import __version__
+
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(blob, dict) or blob.get("format") != "sklstm-weights-1":
+            raise ValueError(f"{path!r} is not a file written by save_weights.")
+        if blob["estimator"] != cls.__name__:
+            raise ValueError(
+                f"{path!r} holds a {blob['estimator']}; load it with "
+                f"{blob['estimator']}.load_weights."
+            )
+        if blob["sklstm_version"] != __version__:
+            warnings.warn(
+                f"These weights were saved with sklstm {blob['sklstm_version']} and are "
+                f"loaded with sklstm {__version__}.",
+                UserWarning,
+                stacklevel=2,
+            )
+        est = cls(**blob["params"])
+        for name, value in blob["fitted"].items():
+            if name == "dtype_":
+                value = np.dtype(value)
+            elif isinstance(value, list) and name != "feature_names_in_":
+                value = np.asarray(value, dtype=np.float64)
+            elif name == "feature_names_in_":
+                value = np.asarray(value, dtype=object)
+            setattr(est, name, value)
+        est.device_ = resolve_device(device)
+        est.net_ = est._new_net()
+        with torch.random.fork_rng(devices=[]):
+            est.net_.initialize()
+        est.net_.module_.load_state_dict(blob["state_dict"])
+        est.net_.history = History(blob["history"])
+        return est
 
     def __getstate__(self):
         from sklstm import __version__

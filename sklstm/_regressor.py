@@ -249,14 +249,27 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         dataset = SequenceDataset(X, y_scaled, weights, device=self.device_)
         if cold:
             self._seed = self._new_seed()
-            self.net_ = self._build_net(
-                n_channels=self.n_channels_in_,
-                n_outputs=self.n_outputs_,
-                dtype=self.dtype_,
-                n_train=len(X),
-            )
+            self._n_train = len(X)
+            self.net_ = self._new_net()
         self._train(dataset, epochs=1 if incremental else self.max_iter)
         return self
+
+    _saved_attributes = BaseLSTM._saved_attributes + (
+        "n_channels_in_",
+        "n_outputs_",
+        "_y_ndim",
+        "y_mean_",
+        "y_scale_",
+        "_n_train",
+    )
+
+    def _new_net(self):
+        return self._build_net(
+            n_channels=self.n_channels_in_,
+            n_outputs=self.n_outputs_,
+            dtype=self.dtype_,
+            n_train=self._n_train,
+        )
 
     def _as_sequences(self, X, *, reset):
         """Validated 2-D/3-D X as 3-D (n_samples, seq_len, n_channels); checks the channels."""

@@ -401,3 +401,33 @@ def test_divergence_in_the_first_epoch_raises():
     with pytest.raises(FloatingPointError, match="diverged in its first epoch"):
         reg.fit(X, y)
     assert not hasattr(reg, "net_")
+
+
+def test_save_and_load_weights_without_pickle(tmp_path):
+    X, y = sequence_task(n=32)
+    reg = LSTMRegressor(num_layers=2, **FAST).fit(X, np.column_stack([y, -y]))
+    path = tmp_path / "model.pt"
+    reg.save_weights(path)
+    # The file is plain data: torch's weights-only loader reads it.
+    blob = torch.load(path, weights_only=True)
+    assert blob["format"] == "sklstm-weights-1" and "weight_ch_l1" in "".join(blob["state_dict"])
+    loaded = LSTMRegressor.load_weights(path, device="cpu")
+    assert loaded.get_params() == {**reg.get_params(), "device": str(reg.device)}
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    assert loaded.n_iter_ == reg.n_iter_ and loaded.loss_curve_ == reg.loss_curve_
+    loaded.partial_fit(X, np.column_stack([y, -y]))  # a fresh optimizer, same weights
+    assert loaded.n_iter_ == reg.n_iter_ + 1
+
+
+def test_load_weights_rejects_other_files(tmp_path):
+    torch.save({"a": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a file written by save_weights"):
+        LSTMRegressor.load_weights(tmp_path / "other.pt")
+    with pytest.raises(sklstm_not_fitted()):
+        LSTMRegressor().save_weights(tmp_path / "unfitted.pt")
+
+
+def sklstm_not_fitted():
+    from sklearn.exceptions import NotFittedError
+
+    return NotFittedError
