@@ -1,7 +1,38 @@
-"""sklstm: scikit-learn and sktime compatible LSTMs, with peephole connections."""
+"""sklstm: scikit-learn and sktime compatible LSTMs, with peephole connections.
+
+``LSTMForecaster`` needs sktime (``pip install sklstm[sktime]``); it is imported
+on first use so that ``import sklstm`` never requires sktime.
+"""
 
 __version__ = "0.1.0.dev0"
 
 from sklstm._regressor import LSTMRegressor  # noqa: E402
+from sklstm._scaler import SequenceScaler  # noqa: E402
+from sklstm._window import WindowTransformer, make_windows  # noqa: E402
 
-__all__ = ["LSTMRegressor", "__version__"]
+__all__ = [
+    "LSTMForecaster",
+    "LSTMRegressor",
+    "SequenceScaler",
+    "WindowTransformer",
+    "make_windows",
+    "__version__",
+]
+
+
+def __getattr__(name):
+    if name == "LSTMForecaster":
+        try:
+            from sklstm.forecasting import LSTMForecaster
+        except ImportError as exc:
+            if exc.name is not None and exc.name.split(".")[0] == "sktime":
+                raise ImportError(
+                    "LSTMForecaster needs sktime: pip install 'sklstm[sktime]'"
+                ) from exc
+            raise
+        return LSTMForecaster
+    raise AttributeError(f"module 'sklstm' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"LSTMForecaster"})
