@@ -431,3 +431,21 @@ def sklstm_not_fitted():
     from sklearn.exceptions import NotFittedError
 
     return NotFittedError
+
+
+def test_training_on_window_views_never_materialises_the_windows():
+    import tracemalloc
+
+    series = np.random.RandomState(0).normal(size=20_000).astype(np.float32)
+    windows, targets = sklstm.make_windows(series, lookback=128)
+    materialised = windows.size * windows.itemsize  # ~10 MB if copied
+    reg = LSTMRegressor(hidden_size=2, max_iter=1, batch_size=1024, random_state=0)
+    reg.fit(windows[:50], targets[:50])  # first use imports modules: not what we measure
+    tracemalloc.start()
+    try:
+        reg.fit(windows, targets)
+        reg.predict(windows[:3000])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < materialised / 4, f"peak {peak / 1e6:.1f} MB vs {materialised / 1e6:.1f} MB"
