@@ -90,7 +90,9 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     n_outputs_ : int
         Number of targets.
     y_mean_, y_scale_ : ndarray of shape (n_outputs_,)
-        The (sample-weighted) mean and standard deviation of the targets.
+        The (sample-weighted) mean and standard deviation of the targets seen
+        by the first (cold-start) fit. A constant target has scale 0 and is
+        then always predicted as that constant.
     device_ : str
         The device the network lives on.
 
@@ -229,7 +231,9 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
             self._y_ndim = y.ndim
             mean = np.average(y2, axis=0, weights=sample_weight)
             scale = np.sqrt(np.average((y2 - mean) ** 2, axis=0, weights=sample_weight))
-            scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
+            # A constant target gets scale 0: the network learns 0 for it, and
+            # predictions are exactly the constant (scale * output + mean).
+            scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 0.0
             self.y_mean_, self.y_scale_ = mean, scale
             self.device_ = resolve_device(self.device)
         elif y2.shape[1] != self.n_outputs_:
@@ -242,7 +246,8 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
                 f"early_stopping=True needs at least 2 samples to hold out a validation tail; "
                 f"got {len(X)} sample. Set early_stopping=False to fit on 1 sample."
             )
-        y_scaled = ((y2 - self.y_mean_) / self.y_scale_).astype(self.dtype_)
+        divisor = np.where(self.y_scale_ > 0, self.y_scale_, 1.0)
+        y_scaled = ((y2 - self.y_mean_) / divisor).astype(self.dtype_)
         # Uniform weights are left out: the plain mean is the same loss, cheaper.
         weights = None if np.all(sample_weight == sample_weight[0]) else sample_weight
         weights = None if weights is None else weights.astype(self.dtype_)
