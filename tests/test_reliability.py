@@ -504,3 +504,41 @@ def test_fuzz_peephole_lstm(
         return
     assert out.shape[-1] == hidden_size
     assert torch.isfinite(out).all() and torch.isfinite(h).all() and torch.isfinite(c).all()
+
+
+# ---------------------------------------------------------------------------
+# Training faults and reproducibility
+
+
+def test_out_of_memory_suggests_a_smaller_batch_size(monkeypatch):
+    import skorch
+    import torch
+
+    def boom(self, *args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(skorch.NeuralNetRegressor, "partial_fit", boom)
+    X, y = _sequences(np.random.RandomState(0), 20)
+    with pytest.raises(torch.OutOfMemoryError, match="smaller batch_size.*Tried to allocate"):
+        LSTMRegressor(batch_size=8, **FAST_LSTM).fit(X, y)
+
+
+def test_grid_search_in_two_processes_is_bit_identical_to_one():
+    from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+
+    X, y = _sequences(np.random.RandomState(0), 48)
+    grid = {"hidden_size": [2, 3], "dropout": [0.0, 0.3], "num_layers": [2]}
+
+    def search(n_jobs):
+        return GridSearchCV(
+            LSTMRegressor(max_iter=2, random_state=0, device="cpu"),
+            grid,
+            cv=TimeSeriesSplit(n_splits=2),
+            n_jobs=n_jobs,
+        ).fit(X, y)
+
+    serial, parallel = search(1), search(2)
+    np.testing.assert_array_equal(
+        serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
+    )
+    np.testing.assert_array_equal(serial.predict(X), parallel.predict(X))
