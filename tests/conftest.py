@@ -22,3 +22,13 @@ requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs 
 def device(request):
     """Every available torch device: CPU always, CUDA when present."""
     return torch.device(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _no_tf32():
+    """Correctness is checked in exact float32: TF32 off for cuDNN and matmuls (torch's
+    default lets cuDNN use TF32, which alone gives ~2e-4 relative error)."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved

@@ -266,3 +266,13 @@ def test_pickle_and_deepcopy(mode, impl, tmp_path):
     clone = pickle.loads(pickle.dumps(lstm))
     torch.testing.assert_close(clone(x)[0], lstm(x)[0], rtol=0, atol=0)
     torch.testing.assert_close(copy.deepcopy(lstm)(x)[0], lstm(x)[0], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape", [(0, 2, 3), (4, 0, 3), (0, 3)])
+def test_empty_sequences_and_batches(mode, shape):
+    # Found by the fuzzer: torch's fused LSTM ("none") refused these.
+    lstm = PeepholeLSTM(3, 4, peephole=mode)
+    out, (h, c) = lstm(torch.randn(shape))
+    assert out.shape == shape[:-1] + (4,)
+    assert torch.count_nonzero(h) == 0 and torch.count_nonzero(c) == 0
