@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -26,13 +27,19 @@ from sklstm._training import (
     EpochProgressBar,
     SequenceDataset,
     SequenceToVector,
+    TailSplit,
     TrainingGuard,
     WeightedMSELoss,
-    tail_split,
 )
 from sklstm.nn import PEEPHOLE_MODES
 
 _INT32_MAX = np.iinfo(np.int32).max
+
+# Seeded training forks and reseeds torch's *global* RNG, which threads share:
+# two fits running at once in threads (dask's default scheduler, joblib's
+# threading backend) would draw from each other's seeds. Seeded training is
+# therefore serialised across threads (processes are unaffected).
+_SEEDED_TRAINING = threading.RLock()
 
 
 def resolve_device(device) -> str:
@@ -148,7 +155,7 @@ class BaseLSTM(BaseEstimator):
             iterator_train__generator=torch.Generator(),
             iterator_valid=BatchLoader,
             iterator_valid__batch_size=max(batch_size, 1024),
-            train_split=tail_split(self.validation_fraction) if self.early_stopping else None,
+            train_split=TailSplit(self.validation_fraction) if self.early_stopping else None,
             callbacks=callbacks,
             device=self.device_,
             verbose=int(self.verbose >= 2),
@@ -169,7 +176,7 @@ class BaseLSTM(BaseEstimator):
             cuda_devices = [
                 device.index if device.index is not None else torch.cuda.current_device()
             ]
-        with torch.random.fork_rng(devices=cuda_devices):
+        with _SEEDED_TRAINING, torch.random.fork_rng(devices=cuda_devices):
             torch.random.default_generator.manual_seed(seed)
             for index in cuda_devices:
                 with torch.cuda.device(index):

@@ -99,16 +99,24 @@ class BatchLoader:
             yield self.dataset.batch(order[start : start + self.batch_size])
 
 
-def tail_split(validation_fraction: float):
-    """A skorch ``train_split`` that holds out the chronological tail of the rows."""
+class TailSplit:
+    """A skorch ``train_split`` that holds out the chronological tail of the rows.
 
-    def split(dataset, y=None, **kwargs):
+    ``ceil(validation_fraction * n_rows)`` rows, at least 1 and at most
+    ``n_rows - 1``, the *last* ones, are the validation set. A class rather
+    than a closure so that fitted nets pickle.
+    """
+
+    def __init__(self, validation_fraction: float):
+        self.validation_fraction = validation_fraction
+
+    def n_valid(self, n_rows: int) -> int:
+        return min(max(int(np.ceil(self.validation_fraction * n_rows)), 1), n_rows - 1)
+
+    def __call__(self, dataset, y=None, **kwargs):
         n = len(dataset)
-        n_valid = int(np.ceil(validation_fraction * n))
-        n_valid = min(max(n_valid, 1), n - 1)
+        n_valid = self.n_valid(n)
         return dataset.subset(slice(0, n - n_valid)), dataset.subset(slice(n - n_valid, n))
-
-    return split
 
 
 class SequenceToVector(nn.Module):

@@ -1,0 +1,828 @@
+"""LSTMForecaster: an sktime forecaster on the sklstm LSTM core.
+
+This is the only sklstm module that imports sktime. The forecaster cuts the
+series into windows with :func:`sklstm.make_windows`, scales every window by
+its own level and trains :class:`sklstm.LSTMRegressor` (and so the same
+skorch-based training loop) on them; it has no training loop of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+from sktime.datatypes import update_data
+from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
+
+from sklstm._base import BaseLSTM
+from sklstm._regressor import LSTMRegressor
+from sklstm._training import TailSplit
+from sklstm._window import make_windows
+
+__all__ = ["LSTMForecaster"]
+
+_INT32_MAX = np.iinfo(np.int32).max
+
+# Parameters handed unchanged to the internal LSTMRegressor(s).
+_REGRESSOR_PARAMS = (
+    "hidden_size",
+    "num_layers",
+    "dropout",
+    "peephole",
+    "max_iter",
+    "batch_size",
+    "learning_rate_init",
+    "weight_decay",
+    "early_stopping",
+    "validation_fraction",
+    "n_iter_no_change",
+    "tol",
+    "device",
+    "verbose",
+)
+
+
+def _n_valid(n_rows: int, validation_fraction: float) -> int:
+    """Rows the regressor's chronological validation split holds out."""
+    return TailSplit(validation_fraction).n_valid(n_rows)
+
+
+def _as_steps(values: np.ndarray, n_rows: int, horizon: int, n_cols: int) -> np.ndarray:
+    """``make_windows`` targets of any of its layouts as ``(n_rows, horizon, n_cols)``."""
+    return np.asarray(values, dtype=np.float64).reshape(n_rows, horizon, n_cols)
+
+
+class LSTMForecaster(BaseForecaster):
+    """A (peephole) LSTM forecaster for sktime, trained on sliding windows of the series.
+
+    The series is cut into windows of ``lookback`` steps with
+    :func:`sklstm.make_windows`; each window is divided by its own level (the
+    mean absolute value of every target column over the window), so the network
+    learns the *shape* of the next steps relative to the recent level and keeps
+    up with trends and growing seasonal swings. An :class:`sklstm.LSTMRegressor`
+    is trained on these windows; ``n_models`` of them, seeded differently, are
+    averaged.
+
+    Parameters
+    ----------
+    lookback : int or "auto", default="auto"
+        Number of past time steps the network reads for one forecast.
+        ``"auto"`` is twice the longest step of ``fh`` (at least 8; 24 when
+        ``fh`` is first given in ``predict``). On a series too short to cut
+        enough windows of this length (at least half of the windows that would
+        fit with lookback 1), it shrinks to ``(n_timepoints - horizon + 1) // 2``,
+        with a ``UserWarning`` when the lookback was given as an int. The value
+        used is ``lookback_``.
+    strategy : {"direct", "recursive"}, default="direct"
+        ``"direct"``: one network with a multi-output head predicts all steps
+        ``1 .. max(fh)`` at once, so ``fh`` is needed in ``fit``.
+        ``"recursive"``: a one-step network is iterated, feeding its forecasts
+        back as inputs; ``fh`` may be given in ``predict`` only.
+    n_models : int, default=5
+        Number of networks trained with different seeds whose forecasts are
+        averaged (a seed ensemble: smoother, more accurate forecasts on small
+        series at ``n_models`` times the training cost).
+    window_scaling : bool, default=True
+        Divide every window (inputs and targets) by the mean absolute value of
+        its ``lookback`` steps, per target column. If False, the target columns
+        are standardised with the mean and standard deviation of the training
+        series instead (the level then is an input, useful for series that
+        revert to a fixed mean).
+    hidden_size : int, default=64
+        Number of units in each LSTM layer.
+    num_layers : int, default=1
+        Number of stacked LSTM layers.
+    dropout : float in [0, 1), default=0.0
+        Dropout between stacked layers and before the head (training only).
+    peephole : {"diagonal", "full", "none"}, default="diagonal"
+        Peephole connections of the cells; see :class:`sklstm.nn.PeepholeLSTM`.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; ``"auto"`` is ``min(200, n_windows)``.
+    learning_rate_init : float, default=0.01
+        Learning rate of the Adam optimiser.
+    weight_decay : float, default=0.0
+        L2 penalty (Adam's ``weight_decay``).
+    early_stopping : bool, default=True
+        Hold out the chronological tail of the windows (``validation_fraction``
+        of them, the newest) and stop when its loss has stopped improving. The
+        windows whose targets overlap the held-out targets are left out of
+        training (zero weight), so that the held-out errors are honest: they set
+        the width of the prediction intervals. The final networks are then
+        retrained on *all* windows, the newest included, for the number of
+        epochs that scored best on the held-out tail.
+    validation_fraction : float in (0, 1), default=0.2
+        Share of the windows held out with ``early_stopping=True``.
+    n_iter_no_change : int or None, default=20
+        Epochs without improvement before training stops; None never stops early.
+    tol : float, default=1e-4
+        Minimum improvement of the monitored loss.
+    device : str or torch.device, default="auto"
+        Where to train: ``"auto"`` is CUDA when available, else the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every network (initialisation, shuffling, dropout). With an int,
+        forecasts are reproducible on the CPU.
+    verbose : int, default=0
+        Progress output of the internal regressors (0: none).
+
+    Attributes
+    ----------
+    regressor_ : LSTMRegressor
+        The first (or only) trained network.
+    regressors_ : list of LSTMRegressor
+        All ``n_models`` trained networks.
+    lookback_ : int
+        The lookback actually used.
+    horizon_ : int
+        Number of steps the network predicts at once: ``max(fh)`` for
+        ``"direct"``, 1 for ``"recursive"``.
+    residual_scale_ : ndarray of shape (n_steps, n_targets)
+        Root mean squared error per horizon step and target column, in units of
+        the window level, of the forecasts from the origins in the held-out
+        tail (from in-sample origins when ``early_stopping=False``); the
+        prediction intervals are built from it.
+    interval_source_ : {"validation", "in-sample"}
+        Where ``residual_scale_`` was measured.
+    n_residual_origins_ : int
+        Number of forecast origins ``residual_scale_`` was measured on.
+    pretrained_regressor_ : LSTMRegressor
+        After :meth:`pretrain`: the global network trained on a panel of series.
+
+    See Also
+    --------
+    sklstm.LSTMRegressor : The regressor trained on the windows.
+    sklstm.make_windows : How the windows and targets are cut.
+
+    Notes
+    -----
+    **Exogenous data.** Columns of ``X`` are extra input channels of the past
+    ``lookback`` steps. With ``strategy="direct"`` the values of ``X`` over the
+    horizon (known future covariates, e.g. calendar or planned prices) are
+    appended as further time steps of the input sequence, marked by an
+    indicator channel; ``predict`` therefore needs ``X`` for every step
+    ``1 .. max(fh)``. With ``"recursive"`` the next step's ``X`` is appended.
+
+    **Multivariate y.** All columns are forecast jointly by one network: every
+    column is an input channel and an output.
+
+    **Prediction intervals** are Student-t intervals around the point forecast:
+    the scale of each horizon step is the root mean squared error, relative to
+    the window level, of the forecasts made from the held-out origins
+    (``residual_scale_``, made non-decreasing over the steps), times the level
+    of the current window; the degrees of freedom are the number of origins
+    scored, so few origins give wider intervals. For ``"recursive"``, steps
+    beyond those that could be measured grow like the square root of the step.
+    Measured on held-out data, the width reflects real forecast errors rather
+    than the (smaller) training errors; in backtests the 90 % intervals cover
+    somewhat over 80 % of the points (docs/forecasting_benchmark.rst).
+
+    **Global models.** :meth:`pretrain` on a panel trains one network on the
+    windows of all series (they share the scale-free representation); ``fit``
+    then fine-tunes copies of it on the one series (warm start, early stopping
+    on the series' newest windows). Without ``pretrain``, panel and
+    hierarchical ``y`` are forecast series by series (one model each).
+
+    **History.** The forecaster keeps the data seen in ``fit`` and ``update``
+    itself (it does not rely on sktime's ``remember_data``);
+    ``update(update_params=True)`` continues training the networks (warm
+    start) on the whole history for as many epochs as ``fit`` chose,
+    ``update_params=False`` only moves the forecast origin.
+
+    **Threads.** Seeded training reseeds torch's global RNG inside
+    ``torch.random.fork_rng``; fits of this class are serialised across
+    threads (e.g. ``evaluate(..., backend="dask")``) so that they stay
+    reproducible.
+
+    Examples
+    --------
+    >>> from sktime.datasets import load_airline
+    >>> from sklstm import LSTMForecaster
+    >>> y = load_airline()
+    >>> forecaster = LSTMForecaster(lookback=12, max_iter=20, n_models=1, random_state=0)
+    >>> forecaster = forecaster.fit(y, fh=[1, 2, 3])
+    >>> forecaster.predict().shape  # a pd.Series, as y was one
+    (3,)
+    >>> forecaster.predict_interval(coverage=0.9).shape  # lower and upper bounds
+    (3, 2)
+    """
+
+    _tags = {
+        "authors": ["sklstm developers"],
+        "maintainers": ["sklstm developers"],
+        "y_inner_mtype": "pd.DataFrame",
+        "X_inner_mtype": "pd.DataFrame",
+        "capability:multivariate": True,
+        "capability:exogenous": True,
+        "capability:insample": False,
+        "capability:pred_int": True,
+        "capability:pred_int:insample": False,
+        "capability:missing_values": False,
+        "capability:categorical_in_X": False,
+        # direct: the network reads X over every step 1 .. max(fh); recursive: step by step.
+        "capability:non_contiguous_X": False,
+        "capability:random_state": True,
+        "property:randomness": "derandomized",
+        "capability:pretrain": True,
+        "capability:update": True,
+        "requires-fh-in-fit": True,
+        "X-y-must-have-same-index": True,
+        "fit_is_empty": False,
+    }
+
+    _parameter_constraints: dict = {
+        "lookback": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "strategy": [StrOptions({"direct", "recursive"})],
+        "n_models": [Interval(Integral, 1, None, closed="left")],
+        "window_scaling": ["boolean"],
+        **{name: BaseLSTM._parameter_constraints[name] for name in _REGRESSOR_PARAMS},
+        "random_state": BaseLSTM._parameter_constraints["random_state"],
+    }
+
+    def __init__(
+        self,
+        lookback="auto",
+        strategy="direct",
+        n_models=5,
+        window_scaling=True,
+        hidden_size=64,
+        num_layers=1,
+        dropout=0.0,
+        peephole="diagonal",
+        max_iter=200,
+        batch_size="auto",
+        learning_rate_init=0.01,
+        weight_decay=0.0,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=20,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.lookback = lookback
+        self.strategy = strategy
+        self.n_models = n_models
+        self.window_scaling = window_scaling
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.peephole = peephole
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        super().__init__()
+        # The recursive strategy iterates a one-step model: any fh works in predict.
+        self.set_tags(**{"requires-fh-in-fit": strategy != "recursive"})
+
+    # ---- parameters ---------------------------------------------------------------
+
+    def _check_params(self):
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=type(self).__name__,
+        )
+
+    def _seeds(self) -> list[int]:
+        rng = check_random_state(self.random_state)
+        return [int(s) for s in rng.randint(_INT32_MAX, size=self.n_models)]
+
+    def _new_regressor(self, seed: int) -> LSTMRegressor:
+        params = {name: getattr(self, name) for name in _REGRESSOR_PARAMS}
+        return LSTMRegressor(random_state=seed, **params)
+
+    def _train_horizon(self, fh) -> int:
+        """Number of outputs of the network: max(fh) for direct, 1 for recursive."""
+        if self.strategy == "recursive":
+            return 1
+        steps = self._relative_steps(fh)
+        return int(steps.max())
+
+    def _relative_steps(self, fh) -> np.ndarray:
+        if fh.is_relative:
+            steps = fh.to_numpy()
+        else:
+            steps = fh.to_relative(self.cutoff).to_numpy()
+        return np.asarray(steps, dtype=np.int64)
+
+    def _effective_lookback(self, n_timepoints: int, horizon: int, fh, what: str) -> int:
+        """``lookback`` (``"auto"``: twice the horizon), shrunk to leave enough windows."""
+        n_usable = n_timepoints - horizon + 1  # windows of length 1 that fit
+        if n_usable < 2:
+            raise ValueError(
+                f"{type(self).__name__}: {what} has {n_timepoints} time points, too few to "
+                f"train on with a horizon of {horizon} step(s): at least {horizon + 1} "
+                "are needed (lookback 1, one window). Pass a longer series or a shorter fh."
+            )
+        limit = max(1, n_usable // 2)
+        if self.lookback == "auto":
+            max_fh = 12 if fh is None else int(self._relative_steps(fh).max())
+            return int(min(max(2 * max_fh, 8), limit))
+        if self.lookback > limit:
+            warnings.warn(
+                f"{type(self).__name__}: lookback={self.lookback} is too long for {what} "
+                f"({n_timepoints} time points, horizon {horizon}); using lookback={limit} "
+                "instead, so that enough windows remain to train on.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return limit
+        return int(self.lookback)
+
+    # ---- windows and features -----------------------------------------------------
+
+    def _windows(self, Y, Xa, lookback, horizon):
+        """Raw windows of one series: past (m, L, ny+nx), future X (m, F, nx) or None, targets.
+
+        ``Y`` is (n, ny), ``Xa`` (n, nx) or None. Targets are (m, horizon, ny).
+        """
+        past, targets = make_windows(Y, Xa, lookback=lookback, horizon=horizon)
+        n_rows = past.shape[0]
+        targets = _as_steps(targets, n_rows, horizon, Y.shape[1])
+        future = None
+        if Xa is not None:
+            # The X rows of the target steps: the "targets" of X cut from the last past row.
+            _, future = make_windows(Xa[lookback - 1 :], lookback=1, horizon=horizon)
+            future = _as_steps(future, n_rows, horizon, Xa.shape[1])
+        return np.asarray(past, dtype=np.float64), future, targets
+
+    def _levels(self, past_y: np.ndarray, floor: np.ndarray) -> np.ndarray:
+        """Per-window, per-column level (m, ny): mean |y| over the window, or 1 without scaling."""
+        if not self.window_scaling:
+            return np.ones(past_y.shape[::2])
+        return np.maximum(np.abs(past_y).mean(axis=1), floor)
+
+    def _features(self, past, future, stats_):
+        """Network inputs (m, L [+ F], C) and window levels (m, ny) from raw windows."""
+        ny = stats_["n_targets"]
+        past_y = past[:, :, :ny]
+        levels = self._levels(past_y, stats_["level_floor"])
+        y_part = (past_y / levels[:, None, :] - stats_["y_loc"]) / stats_["y_scale"]
+        parts = [y_part]
+        if past.shape[2] > ny:
+            parts.append((past[:, :, ny:] - stats_["x_loc"]) / stats_["x_scale"])
+        seq = np.concatenate(parts, axis=2)
+        if future is not None:
+            m, n_future = future.shape[:2]
+            marker = np.ones((m, seq.shape[1], 1))
+            future_part = np.concatenate(
+                [
+                    np.zeros((m, n_future, ny)),
+                    (future - stats_["x_loc"]) / stats_["x_scale"],
+                    np.zeros((m, n_future, 1)),
+                ],
+                axis=2,
+            )
+            seq = np.concatenate([np.concatenate([seq, marker], axis=2), future_part], axis=1)
+        return seq.astype(np.float32), levels
+
+    def _fit_stats(self, series, lookback):
+        """Scaling statistics from the training series (list of (Y, Xa)), as plain lists.
+
+        ``level_floor`` keeps window levels away from zero; ``y_loc`` / ``y_scale``
+        standardise the (level-scaled) target channels over all training windows,
+        ``x_loc`` / ``x_scale`` the exogenous channels.
+        """
+        n_targets = series[0][0].shape[1]
+        Ys = np.concatenate([Y for Y, _ in series])
+        floor = np.abs(Ys).mean(axis=0) * 1e-3
+        floor[floor == 0] = 1.0
+        if self.window_scaling:
+            scaled = []
+            for Y, _ in series:
+                past, _ = make_windows(Y, lookback=lookback)
+                past = np.asarray(past, dtype=np.float64)
+                levels = np.maximum(np.abs(past).mean(axis=1), floor)
+                scaled.append((past / levels[:, None, :]).reshape(-1, n_targets))
+            scaled = np.concatenate(scaled)
+            y_loc, y_scale = scaled.mean(axis=0), scaled.std(axis=0)
+        else:
+            y_loc, y_scale = Ys.mean(axis=0), Ys.std(axis=0)
+        y_scale[y_scale < 1e-12] = 1.0
+        out = {"n_targets": n_targets, "level_floor": floor, "y_loc": y_loc, "y_scale": y_scale}
+        if series[0][1] is not None:
+            Xs = np.concatenate([Xa for _, Xa in series])
+            x_scale = Xs.std(axis=0)
+            x_scale[x_scale < 1e-12] = 1.0
+            out["x_loc"], out["x_scale"] = Xs.mean(axis=0), x_scale
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
+
+    @staticmethod
+    def _as_arrays(stats_):
+        return {k: (np.asarray(v) if isinstance(v, list) else v) for k, v in stats_.items()}
+
+    # ---- training -----------------------------------------------------------------
+
+    def _training_set(self, series, lookback, horizon, stats_, validation=None):
+        """Inputs, flat targets, sample weights and levels over a list of (Y, Xa) series.
+
+        Rows are ordered so that the regressor's chronological validation split
+        (its last rows) holds out the newest windows of *every* series; with
+        ``early_stopping`` the ``horizon - 1`` windows before each held-out tail
+        get zero weight, so no held-out target is also a training target.
+        ``validation=False`` holds nothing out (default: ``early_stopping``).
+        """
+        validation = self.early_stopping if validation is None else validation
+        st = self._as_arrays(stats_)
+        train_parts, valid_parts = [], []
+        for Y, Xa in series:
+            past, future, targets = self._windows(Y, Xa, lookback, horizon)
+            seq, levels = self._features(past, future, st)
+            targ = (targets / levels[:, None, :] - st["y_loc"]) / st["y_scale"]
+            m = len(seq)
+            weights = np.ones(m)
+            n_val = _n_valid(m, self.validation_fraction) if validation and m >= 2 else 0
+            if n_val:
+                purge = min(horizon - 1, m - n_val - 1)
+                weights[m - n_val - purge : m - n_val] = 0.0
+            cut = m - n_val
+            flat = targ.reshape(m, -1).astype(np.float32)
+            train_parts.append((seq[:cut], flat[:cut], weights[:cut]))
+            valid_parts.append((seq[cut:], flat[cut:], weights[cut:]))
+        parts = train_parts + valid_parts
+        X = np.concatenate([p[0] for p in parts])
+        y = np.concatenate([p[1] for p in parts])
+        w = np.concatenate([p[2] for p in parts])
+        n_valid_total = sum(len(p[0]) for p in valid_parts)
+        return X, y, w, n_valid_total
+
+    def _train(self, regressors, X, y, w, n_valid, warm):
+        """Fit every regressor on the windows, holding out exactly the last ``n_valid`` rows."""
+        early = n_valid > 0
+        # The regressor holds out ceil(fraction * n_rows) rows: a hair below n_valid / n_rows.
+        fraction = float(np.nextafter(n_valid / len(X), 0)) if early else None
+        weights = None if np.all(w == 1) else w
+        for reg in regressors:
+            if warm:
+                # The fitted net keeps its own split: point it at this data's held-out tail.
+                reg.set_params(warm_start=True)
+                if reg.early_stopping:
+                    fraction = fraction or float(np.nextafter(1 / len(X), 0))
+                    reg.net_.train_split = TailSplit(fraction)
+            else:
+                reg.set_params(
+                    early_stopping=early,
+                    validation_fraction=fraction or self.validation_fraction,
+                    warm_start=False,
+                )
+            reg.fit(X, y, sample_weight=weights)
+        return regressors
+
+    # ---- sktime interface -----------------------------------------------------------
+
+    def _fit(self, y, X=None, fh=None):
+        self._check_params()
+        horizon = self._train_horizon(fh)
+        self._y_columns = list(y.columns)
+        self._hist_y = y.copy()
+        self._hist_X = None if X is None else X.loc[y.index].copy()
+        Y, Xa = self._arrays(y, X)
+
+        pretrained = getattr(self, "pretrained_regressor_", None)
+        if pretrained is not None:
+            stats_ = self.pretrain_stats_
+            lookback = self.pretrain_lookback_
+            horizon = self._check_pretrained(Y, Xa, horizon)
+            if len(Y) < lookback + horizon:
+                raise ValueError(
+                    f"{type(self).__name__} was pretrained with lookback={lookback} and a "
+                    f"horizon of {horizon}; fit needs a series of at least "
+                    f"{lookback + horizon} time points, got {len(Y)}."
+                )
+            regressors = [copy.deepcopy(pretrained) for _ in range(self.n_models)]
+            for reg, seed in zip(regressors, self._seeds(), strict=True):
+                reg.set_params(random_state=seed)
+            warm = True
+        else:
+            lookback = self._effective_lookback(len(Y), horizon, fh, "y")
+            stats_ = self._fit_stats([(Y, Xa)], lookback)
+            regressors = [self._new_regressor(seed) for seed in self._seeds()]
+            warm = False
+        X_train, y_train, w, n_valid = self._training_set([(Y, Xa)], lookback, horizon, stats_)
+        self.regressors_ = self._train(regressors, X_train, y_train, w, n_valid, warm)
+        self.regressor_ = self.regressors_[0]
+        self.lookback_ = int(lookback)
+        self.horizon_ = int(horizon)
+        self.scaling_stats_ = stats_
+        self.interval_source_ = "validation" if n_valid else "in-sample"
+        self.residual_scale_ = self._residual_scale(Y, Xa, fh)
+        if n_valid and not warm:
+            self._refit_all(X_train, y_train)
+        return self
+
+    def _refit_all(self, X_train, y_train):
+        """Retrain on every window (the held-out tail too) for the epochs early stopping chose."""
+        refitted = []
+        for reg, seed in zip(self.regressors_, self._seeds(), strict=True):
+            valid = np.asarray(reg.history_[:, "valid_loss"], dtype=np.float64)
+            n_epochs = int(np.argmin(valid)) + 1
+            new = self._new_regressor(seed).set_params(early_stopping=False, max_iter=n_epochs)
+            refitted.append(new.fit(X_train, y_train))
+        self.regressors_ = refitted
+        self.regressor_ = refitted[0]
+
+    def _check_pretrained(self, Y, Xa, horizon):
+        stats_ = self.pretrain_stats_
+        if Y.shape[1] != stats_["n_targets"]:
+            raise ValueError(
+                f"{type(self).__name__} was pretrained on {stats_['n_targets']} target "
+                f"column(s); fit got {Y.shape[1]}."
+            )
+        if (Xa is None) != ("x_loc" not in stats_) or (
+            Xa is not None and Xa.shape[1] != len(stats_["x_loc"])
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: fit must get exogenous X with the same columns as "
+                "pretrain (or none if pretrain had none)."
+            )
+        if horizon > self.pretrain_horizon_:
+            raise ValueError(
+                f"{type(self).__name__} was pretrained for {self.pretrain_horizon_} step(s) "
+                f"ahead; fh reaches {horizon}. Pretrain with the longer fh."
+            )
+        return self.pretrain_horizon_
+
+    @staticmethod
+    def _arrays(y, X):
+        """y as (n, ny) and X, aligned to y's time points, as (n, nx) or None; float64."""
+        Y = y.to_numpy(dtype=np.float64)
+        Xa = None if X is None else X.loc[y.index].to_numpy(dtype=np.float64)
+        return Y, Xa
+
+    def _update(self, y, X=None, update_params=True):
+        self._hist_y = update_data(self._hist_y, y)
+        if self._hist_X is not None:
+            if X is None:
+                raise ValueError(
+                    f"{type(self).__name__} was fitted with exogenous X: update needs X for "
+                    "the new time points too."
+                )
+            self._hist_X = update_data(self._hist_X, X)
+        if update_params:
+            Y, Xa = self._arrays(self._hist_y, self._hist_X)
+            # Networks retrained after early stopping hold nothing out any more.
+            X_train, y_train, w, n_valid = self._training_set(
+                [(Y, Xa)],
+                self.lookback_,
+                self.horizon_,
+                self.scaling_stats_,
+                validation=self.regressor_.early_stopping,
+            )
+            self._train(self.regressors_, X_train, y_train, w, n_valid, warm=True)
+        return self
+
+    def _predict(self, fh, X=None):
+        steps = self._relative_steps(fh)
+        mean, _ = self._forecast_path(int(steps.max()), X)
+        return self._frame(mean[steps - 1], fh)
+
+    def _predict_quantiles(self, fh, X, alpha):
+        steps = self._relative_steps(fh)
+        mean, level = self._forecast_path(int(steps.max()), X)
+        sigma = self._sigma(steps) * level[None, :]
+        columns = pd.MultiIndex.from_product([self._y_columns, list(alpha)])
+        values = np.empty((len(steps), len(self._y_columns), len(alpha)))
+        # Student t with the number of scored origins as degrees of freedom: wider
+        # intervals when the scale was measured on few origins.
+        dist = stats.t(df=max(self.n_residual_origins_ - 1, 1))
+        for k, a in enumerate(alpha):
+            values[:, :, k] = mean[steps - 1] + dist.ppf(a) * sigma
+        index = fh.to_absolute_index(self.cutoff)
+        return pd.DataFrame(values.reshape(len(steps), -1), index=index, columns=columns)
+
+    def _frame(self, values, fh):
+        index = fh.to_absolute_index(self.cutoff)
+        return pd.DataFrame(values, index=index, columns=self._y_columns)
+
+    # ---- forecasting --------------------------------------------------------------
+
+    def _network_output(self, seq):
+        """Mean output of the ensemble on inputs ``seq``: (m, horizon_ * ny), float64."""
+        outs = [reg.predict(seq).reshape(len(seq), -1) for reg in self.regressors_]
+        return np.mean(outs, axis=0).astype(np.float64)
+
+    def _forecast_windows(self, past, future, n_steps):
+        """Forecasts (m, n_steps, ny) from raw past windows and future X (m, >= n_steps, nx)."""
+        st = self._as_arrays(self.scaling_stats_)
+        ny = st["n_targets"]
+        if self.strategy == "direct":
+            seq, levels = self._features(
+                past, None if future is None else future[:, : self.horizon_], st
+            )
+            out = self._network_output(seq).reshape(len(seq), self.horizon_, ny)
+            out = (out * st["y_scale"] + st["y_loc"]) * levels[:, None, :]
+            return out[:, :n_steps], levels
+        # recursive: one step at a time, feeding the forecast back in.
+        m, lookback = past.shape[:2]
+        path = np.empty((m, n_steps, ny))
+        window = past.copy()
+        first_levels = None
+        for k in range(n_steps):
+            fut = None if future is None else future[:, k : k + 1]
+            seq, levels = self._features(window, fut, st)
+            if first_levels is None:
+                first_levels = levels
+            out = self._network_output(seq).reshape(m, 1, ny)
+            step = (out[:, 0] * st["y_scale"] + st["y_loc"]) * levels
+            path[:, k] = step
+            if k + 1 < n_steps:
+                new_row = np.empty((m, 1, window.shape[2]))
+                new_row[:, 0, :ny] = step
+                if window.shape[2] > ny:
+                    new_row[:, 0, ny:] = future[:, k]
+                window = np.concatenate([window[:, 1:], new_row], axis=1)
+        return path, first_levels
+
+    def _forecast_path(self, n_steps, X):
+        """Point forecasts (n_steps, ny) from the cutoff, and the level of the last window."""
+        lookback = self.lookback_
+        Y, Xa = self._arrays(self._hist_y, self._hist_X)
+        if len(Y) < lookback:
+            raise ValueError(
+                f"{type(self).__name__} needs the last {lookback} time points before the "
+                f"cutoff to forecast, but only {len(Y)} are known."
+            )
+        past = Y[-lookback:]
+        if Xa is not None:
+            past = np.concatenate([past, Xa[-lookback:]], axis=1)
+        future = None
+        if Xa is not None:
+            future = self._future_X(X, n_steps)[None]
+        path, levels = self._forecast_windows(past[None], future, n_steps)
+        return path[0], levels[0]
+
+    def _future_X(self, X, n_steps):
+        """X over the steps 1 .. max(n_steps, horizon_) after the cutoff, as (n, nx)."""
+        n_needed = max(n_steps, self.horizon_ if self.strategy == "direct" else 1)
+        index = ForecastingHorizon(np.arange(1, n_needed + 1)).to_absolute_index(self.cutoff)
+        if X is None or not index.isin(X.index).all():
+            raise ValueError(
+                f"{type(self).__name__} was fitted with exogenous X, so predict needs X for "
+                f"every time point from the cutoff + 1 to cutoff + {n_needed} "
+                f"({index[0]} .. {index[-1]})."
+            )
+        return X.loc[index, self._hist_X.columns].to_numpy(dtype=np.float64)
+
+    # ---- intervals ----------------------------------------------------------------
+
+    def _residual_scale(self, Y, Xa, fh):
+        """RMS error (in window levels) per step and column from the held-out origins.
+
+        The origins are the starts of the held-out windows (all windows with
+        ``early_stopping=False``). Without exogenous data, origins closer to the
+        end than the horizon also count, on the steps they have data for.
+        """
+        lookback, ny = self.lookback_, Y.shape[1]
+        n_origins = len(Y) - lookback  # every start that has at least one step to score
+        n_full = n_origins - self.horizon_ + 1  # starts of complete training windows
+        first = 0
+        if self.interval_source_ == "validation":
+            first = n_full - _n_valid(n_full, self.validation_fraction)
+        if self.strategy == "direct":
+            n_steps = self.horizon_
+            if Xa is not None:
+                n_origins = n_full  # the network reads X over the whole horizon
+        elif fh is not None:
+            n_steps = int(self._relative_steps(fh).max())
+        else:
+            n_steps = max(1, min(lookback, n_origins - first))
+        n_future = max(n_steps, self.horizon_)
+        starts = np.arange(first, n_origins)
+        past = np.stack([Y[s : s + lookback] for s in starts])
+        future = None
+        if Xa is not None:
+            past = np.concatenate([past, np.stack([Xa[s : s + lookback] for s in starts])], 2)
+            # Steps past the end of the data are never scored; their X is a stand-in.
+            padded = np.concatenate([Xa, np.repeat(Xa[-1:], n_future, axis=0)])
+            future = np.stack([padded[s + lookback : s + lookback + n_future] for s in starts])
+        path, levels = self._forecast_windows(past, future, n_steps)
+        sq = np.full((len(starts), n_steps, ny), np.nan)
+        for i, s in enumerate(starts):
+            truth = Y[s + lookback : s + lookback + n_steps]
+            sq[i, : len(truth)] = ((truth - path[i, : len(truth)]) / levels[i]) ** 2
+        counts = np.sum(~np.isnan(sq[:, :, 0]), axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN steps, handled below
+            scale = np.sqrt(np.nanmean(sq, axis=0))
+        # Steps scored on fewer than 2 origins: the last well-measured one, grown like sqrt.
+        reliable = np.flatnonzero(counts >= 2)
+        last = int(reliable[-1]) if len(reliable) else 0
+        for k in range(last + 1, n_steps):
+            scale[k] = scale[last] * np.sqrt((k + 1) / (last + 1))
+        # Uncertainty does not shrink with the horizon: smooth out sampling noise.
+        scale = np.maximum.accumulate(np.nan_to_num(scale, nan=0.0), axis=0)
+        self.n_residual_origins_ = int(counts[0])
+        return scale
+
+    def _sigma(self, steps):
+        """Residual scale (len(steps), ny) for the requested steps (sqrt growth beyond)."""
+        scale = np.asarray(self.residual_scale_)
+        n = len(scale)
+        out = np.empty((len(steps), scale.shape[1]))
+        for i, s in enumerate(steps):
+            out[i] = scale[s - 1] if s <= n else scale[-1] * np.sqrt(s / n)
+        return out
+
+    # ---- global (panel) pretraining ---------------------------------------------------
+
+    def _panel_series(self, y, X):
+        """List of (Y, Xa) arrays, one per instance of a (hierarchical) multi-indexed panel."""
+        levels = list(range(y.index.nlevels - 1))
+        X_groups = {} if X is None else dict(list(X.groupby(level=levels, sort=False)))
+        series = []
+        for key, y_i in y.groupby(level=levels, sort=False):
+            X_i = None
+            if X is not None:
+                X_i = X_groups[key].loc[y_i.index]
+            series.append(self._arrays(y_i, X_i))
+        return series
+
+    def _pretrain(self, y, X=None, fh=None):
+        self._check_params()
+        if self.strategy == "direct":
+            if fh is None:
+                raise ValueError(
+                    f"{type(self).__name__}(strategy='direct').pretrain needs fh: the "
+                    "network predicts steps 1 .. max(fh) at once."
+                )
+            if not fh.is_relative:
+                raise ValueError("pretrain needs a relative fh (steps ahead, e.g. [1, 2, 3]).")
+            horizon = int(np.max(fh.to_numpy()))
+        else:
+            horizon = 1
+        series = self._panel_series(y, X)
+        shortest = min(len(Y) for Y, _ in series)
+        lookback = self._effective_lookback(shortest, horizon, fh, "the shortest pretrain series")
+        stats_ = self._fit_stats(series, lookback)
+        # One global network: the panel has data enough; fit copies it n_models times.
+        regressor = self._new_regressor(self._seeds()[0])
+        X_train, y_train, w, n_valid = self._training_set(series, lookback, horizon, stats_)
+        self._train([regressor], X_train, y_train, w, n_valid, warm=False)
+        self.pretrained_regressor_ = regressor
+        self.pretrain_lookback_ = int(lookback)
+        self.pretrain_horizon_ = int(horizon)
+        self.pretrain_stats_ = stats_
+        self.n_pretrain_series_ = len(series)
+        return self
+
+    def _pretrain_update(self, y, X=None, fh=None):
+        if getattr(self, "pretrained_regressor_", None) is None:
+            return self._pretrain(y, X=X, fh=fh)
+        series = self._panel_series(y, X)
+        X_train, y_train, w, n_valid = self._training_set(
+            series, self.pretrain_lookback_, self.pretrain_horizon_, self.pretrain_stats_
+        )
+        self._train([self.pretrained_regressor_], X_train, y_train, w, n_valid, warm=True)
+        self.n_pretrain_series_ += len(series)
+        return self
+
+    # ---- test parameters ----------------------------------------------------------
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Tiny, fast parameter sets for sktime's test suite.
+
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Name of the set of test parameters to return (only one set of sets).
+
+        Returns
+        -------
+        params : list of dict
+        """
+        return [
+            {
+                "lookback": 3,
+                "hidden_size": 4,
+                "max_iter": 2,
+                "n_models": 1,
+                "random_state": 0,
+            },
+            {
+                "strategy": "recursive",
+                "lookback": 2,
+                "hidden_size": 3,
+                "max_iter": 2,
+                "n_models": 2,
+                "window_scaling": False,
+                "early_stopping": False,
+                "random_state": 1,
+            },
+        ]

@@ -1,0 +1,408 @@
+"""Tests of LSTMForecaster: sktime's own suite, our contract tests and the workflows."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("sktime", reason="LSTMForecaster needs sktime (pip install sklstm[sktime])")
+
+from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
+from sktime.datasets import load_airline  # noqa: E402
+from sktime.forecasting.base import ForecastingHorizon  # noqa: E402
+from sktime.forecasting.compose import (  # noqa: E402
+    ForecastingPipeline,
+    TransformedTargetForecaster,
+)
+from sktime.forecasting.model_evaluation import evaluate  # noqa: E402
+from sktime.forecasting.model_selection import ForecastingGridSearchCV  # noqa: E402
+from sktime.performance_metrics.forecasting import MeanAbsoluteScaledError  # noqa: E402
+from sktime.split import ExpandingWindowSplitter, SingleWindowSplitter  # noqa: E402
+from sktime.transformations.series.detrend import Detrender  # noqa: E402
+from sktime.transformations.series.exponent import ExponentTransformer  # noqa: E402
+from sktime.utils._testing.hierarchical import _make_hierarchical  # noqa: E402
+
+from sklstm import LSTMForecaster, LSTMRegressor  # noqa: E402
+
+# sktime 1.2 announces a change of its own default on every forecaster it builds.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The default of config ``remember_data``:FutureWarning"
+)
+
+# Small and fast, but enough to learn the synthetic series below.
+FAST = {"hidden_size": 8, "max_iter": 30, "n_models": 1, "lookback": 12}
+
+
+def _seasonal(n=96, period=12, trend=0.0, noise=0.05, seed=0, start="2000-01"):
+    rng = np.random.RandomState(seed)
+    t = np.arange(n)
+    values = 10 + trend * t + np.sin(2 * np.pi * t / period) + noise * rng.normal(size=n)
+    index = pd.period_range(start, periods=n, freq="M")
+    return pd.Series(values, index=index, name="y")
+
+
+# ---- sktime's own suite --------------------------------------------------------------
+
+
+def test_sktime_check_estimator():
+    """Every test of sktime's check_estimator passes (both get_test_params sets)."""
+    from sktime.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(LSTMForecaster, raise_exceptions=False)
+    failed = {name: result for name, result in results.items() if result != "PASSED"}
+    assert len(results) > 500
+    assert not failed, "\n".join(f"{name}: {str(err)[:400]}" for name, err in failed.items())
+
+
+def test_test_params_are_tiny_and_distinct():
+    params = LSTMForecaster.get_test_params()
+    assert len(params) >= 2
+    assert {p.get("strategy", "direct") for p in params} == {"direct", "recursive"}
+    for p in params:
+        assert p["max_iter"] <= 5 and p["hidden_size"] <= 8
+
+
+# ---- determinism and persistence (sktime's checks compare nothing for DataFrames) --
+
+
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_same_random_state_gives_identical_forecasts(strategy):
+    y = _seasonal()
+    fh = [1, 2, 3, 6]
+
+    def forecast(random_state):
+        f = LSTMForecaster(strategy=strategy, random_state=random_state, **FAST)
+        f.fit(y, fh=fh)
+        return f.predict(), f.predict_quantiles(alpha=[0.05, 0.5, 0.95])
+
+    point_a, quant_a = forecast(7)
+    point_b, quant_b = forecast(7)
+    pd.testing.assert_series_equal(point_a, point_b, check_exact=True)
+    pd.testing.assert_frame_equal(quant_a, quant_b, check_exact=True)
+    point_c, _ = forecast(8)
+    assert not np.allclose(point_a.to_numpy(), point_c.to_numpy())
+
+
+def test_random_state_leaves_global_torch_rng_alone():
+    import torch
+
+    y = _seasonal(48)
+    state = torch.random.get_rng_state()
+    LSTMForecaster(random_state=0, **FAST).fit(y, fh=[1, 2])
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_pickle_round_trip_gives_identical_forecasts(strategy):
+    y = _seasonal()
+    X = pd.DataFrame({"x": np.cos(np.arange(len(y)))}, index=y.index)
+    X_future = pd.DataFrame(
+        {"x": np.cos(np.arange(len(y), len(y) + 4))},
+        index=ForecastingHorizon([1, 2, 3, 4]).to_absolute_index(y.index[-1]),
+    )
+    f = LSTMForecaster(strategy=strategy, random_state=0, **FAST).fit(y, X=X, fh=[1, 2, 3, 4])
+    restored = pickle.loads(pickle.dumps(f))
+    pd.testing.assert_series_equal(
+        f.predict(X=X_future), restored.predict(X=X_future), check_exact=True
+    )
+    pd.testing.assert_frame_equal(
+        f.predict_interval(X=X_future, coverage=0.9),
+        restored.predict_interval(X=X_future, coverage=0.9),
+        check_exact=True,
+    )
+    # The restored forecaster keeps working: update, then forecast from the new cutoff.
+    restored.update(y.iloc[-2:], X=X.iloc[-2:], update_params=False)
+
+
+# ---- parameters ------------------------------------------------------------------------
+
+
+def test_defaults_and_regressor_are_the_shared_core():
+    f = LSTMForecaster()
+    assert f.get_tag("requires-fh-in-fit") is True
+    assert LSTMForecaster(strategy="recursive").get_tag("requires-fh-in-fit") is False
+    # set_params and clone re-run __init__, so the tag follows the strategy.
+    assert f.set_params(strategy="recursive").get_tag("requires-fh-in-fit") is False
+    assert f.clone().get_tag("requires-fh-in-fit") is False
+    y = _seasonal(48)
+    fitted = LSTMForecaster(random_state=0, **FAST).fit(y, fh=[1, 2, 3])
+    assert isinstance(fitted.regressor_, LSTMRegressor)
+    assert fitted.regressor_.n_outputs_ == 3  # one head output per horizon step
+    assert fitted.regressor_.hidden_size == FAST["hidden_size"]
+    assert fitted.get_fitted_params()["regressor"] is fitted.regressor_
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"strategy": "multioutput"}, "strategy"),
+        ({"lookback": 0}, "lookback"),
+        ({"n_models": 0}, "n_models"),
+        ({"hidden_size": -1}, "hidden_size"),
+        ({"validation_fraction": 1.5}, "validation_fraction"),
+        ({"peephole": "sometimes"}, "peephole"),
+    ],
+)
+def test_invalid_parameters_raise_clear_value_errors(params, match):
+    y = _seasonal(48)
+    with pytest.raises(InvalidParameterError, match=match):
+        LSTMForecaster(**params).fit(y, fh=[1, 2])
+    assert issubclass(InvalidParameterError, ValueError)
+
+
+def test_lookback_shrinks_with_a_warning_on_short_series():
+    y = _seasonal(20)
+    with pytest.warns(UserWarning, match="lookback=24 is too long"):
+        f = LSTMForecaster(lookback=24, max_iter=5, hidden_size=4, n_models=1).fit(y, fh=[1, 2])
+    assert f.lookback_ == (20 - 2 + 1) // 2
+    assert f.predict().shape == (2,)
+
+
+def test_series_too_short_for_the_horizon_raises():
+    with pytest.raises(ValueError, match="too few"):
+        LSTMForecaster(max_iter=2).fit(_seasonal(3), fh=[1, 2, 3])
+
+
+# ---- what the model learns -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_learns_a_trending_seasonal_series(strategy):
+    """Beats seasonal naive clearly on a trending seasonal series (window scaling at work)."""
+    y = _seasonal(120, trend=0.05, noise=0.05)
+    train, test = y.iloc[:-12], y.iloc[-12:]
+    params = {**FAST, "max_iter": 80, "hidden_size": 16}
+    f = LSTMForecaster(strategy=strategy, random_state=0, **params).fit(train, fh=np.arange(1, 13))
+    score = MeanAbsoluteScaledError(sp=12)(test, f.predict(), y_train=train)
+    # Seasonal naive scores about 1.0 here (it misses one year of trend).
+    assert score < 0.5
+
+
+def test_exogenous_x_is_used():
+    """y is X shifted by nothing: unpredictable from y's past, trivial from the known X."""
+    rng = np.random.RandomState(0)
+    n = 120
+    index = pd.period_range("2000-01", periods=n + 3, freq="M")
+    x = pd.DataFrame({"x": rng.normal(size=n + 3)}, index=index)
+    y = pd.Series(2.0 * x["x"].to_numpy() + 10.0, index=index, name="y")
+    train, test = y.iloc[:n], y.iloc[n:]
+    params = {**FAST, "max_iter": 150, "hidden_size": 16, "window_scaling": False}
+    for strategy in ["direct", "recursive"]:
+        with_x = LSTMForecaster(strategy=strategy, random_state=0, **params)
+        with_x.fit(train, X=x.iloc[:n], fh=[1, 2, 3])
+        without = LSTMForecaster(strategy=strategy, random_state=0, **params)
+        without.fit(train, fh=[1, 2, 3])
+        err_x = np.abs(with_x.predict(X=x.iloc[n:]) - test).mean()
+        err_none = np.abs(without.predict() - test).mean()
+        assert err_x < 0.5 * err_none, (strategy, err_x, err_none)
+
+
+def test_multivariate_y_is_forecast_jointly():
+    a = _seasonal(72)
+    y = pd.DataFrame({"a": a, "b": 2 * a.shift(1).bfill()})
+    f = LSTMForecaster(random_state=0, **FAST).fit(y, fh=[1, 2, 3])
+    pred = f.predict()
+    assert list(pred.columns) == ["a", "b"]
+    assert f.regressor_.n_outputs_ == 6  # 3 steps x 2 columns, one network
+    assert f.regressor_.n_channels_in_ == 2
+    intervals = f.predict_interval(coverage=[0.8, 0.9])
+    assert intervals.shape == (3, 2 * 2 * 2)
+
+
+def test_intervals_are_ordered_and_widen_with_coverage():
+    y = _seasonal(96, noise=0.3)
+    f = LSTMForecaster(random_state=0, **FAST).fit(y, fh=np.arange(1, 7))
+    q = f.predict_quantiles(alpha=[0.05, 0.25, 0.5, 0.75, 0.95])
+    values = q.to_numpy()
+    assert np.all(np.diff(values, axis=1) > 0)
+    np.testing.assert_allclose(values[:, 2], f.predict().to_numpy())
+    assert f.interval_source_ == "validation"
+    assert np.all(f.residual_scale_ > 0)
+
+
+def test_interval_coverage_in_a_backtest_is_near_nominal():
+    """90% intervals from the held-out tail cover roughly 90% of noisy test points."""
+    y = _seasonal(156, noise=0.4, seed=3)
+    cv = ExpandingWindowSplitter(fh=np.arange(1, 7), initial_window=96, step_length=12)
+    f = LSTMForecaster(random_state=0, **{**FAST, "max_iter": 60})
+    covered = []
+    for train_idx, test_idx in cv.split(y):
+        train, test = y.iloc[train_idx], y.iloc[test_idx]
+        f.fit(train, fh=np.arange(1, 7))
+        band = f.predict_interval(coverage=0.9)
+        lower, upper = band.iloc[:, 0].to_numpy(), band.iloc[:, 1].to_numpy()
+        covered.extend((test.to_numpy() >= lower) & (test.to_numpy() <= upper))
+    assert 0.7 <= np.mean(covered) <= 1.0
+
+
+# ---- history and update ------------------------------------------------------------------
+
+
+def test_update_uses_the_forecasters_own_history():
+    y = _seasonal(72)
+    f = LSTMForecaster(random_state=0, **FAST).set_config(remember_data=False)
+    f.fit(y.iloc[:-6], fh=[1, 2, 3])
+    before = f.predict()
+    epochs = f.regressor_.n_iter_
+    f.update(y.iloc[-6:], update_params=False)
+    assert f.cutoff[0] == y.index[-1]
+    moved = f.predict()
+    assert moved.index[0] == y.index[-1] + 1
+    assert not np.allclose(before.to_numpy(), moved.to_numpy())
+    assert f.regressor_.n_iter_ == epochs  # no training without update_params
+    f.update(y.iloc[-1:], update_params=True)  # an already seen point: history unchanged
+    assert len(f._hist_y) == len(y)
+    assert f.regressor_.n_iter_ > epochs  # training continued (warm start)
+
+
+# ---- panels, hierarchies and global pretraining ----------------------------------------------
+
+
+def test_panel_and_hierarchical_y_are_forecast_per_series():
+    params = {**FAST, "lookback": 4, "max_iter": 5}
+    for levels in [(3,), (2, 2)]:
+        y = _make_hierarchical(hierarchy_levels=levels, min_timepoints=24, max_timepoints=24)
+        f = LSTMForecaster(random_state=0, **params).fit(y, fh=[1, 2])
+        pred = f.predict()
+        assert pred.index.nlevels == len(levels) + 1
+        assert len(pred) == 2 * int(np.prod(levels))
+        assert f.predict_interval(coverage=0.9).shape[0] == len(pred)
+
+
+def _panel(n_series=8, n=60, seed=0):
+    """Series sharing one seasonal shape at different levels and phases."""
+    frames = []
+    for i in range(n_series):
+        s = _seasonal(n, trend=0.02 * (i % 3), noise=0.05, seed=seed + i)
+        s = s * (1 + i) + 5 * i
+        frames.append(
+            pd.DataFrame(
+                {"y": s.to_numpy()},
+                index=pd.MultiIndex.from_product([[f"s{i}"], s.index], names=["instance", "time"]),
+            )
+        )
+    return pd.concat(frames)
+
+
+def test_pretrain_trains_one_global_model_and_fit_adapts_it():
+    panel = _panel()
+    fh = np.arange(1, 7)
+    params = {**FAST, "max_iter": 40, "hidden_size": 16}
+    global_model = LSTMForecaster(random_state=0, **params).pretrain(panel, fh=fh)
+    assert global_model.state == "pretrained"
+    assert global_model.n_pretrain_series_ == 8
+    pretrained_weights = {
+        k: v.clone() for k, v in global_model.pretrained_regressor_.module_.state_dict().items()
+    }
+    scores_global, scores_naive = [], []
+    for _, series in panel.groupby(level=0):
+        y = series.droplevel(0)["y"]
+        train, test = y.iloc[:-6], y.iloc[-6:]
+        f = global_model.clone()  # keeps the pretrained network (sktime's clone plugin)
+        assert f.state == "pretrained"
+        # (set_params would reset it to "new": sktime's contract for pretrained state.)
+        f.fit(train, fh=fh)
+        assert f.lookback_ == global_model.pretrain_lookback_
+        pred = f.predict()
+        scores_global.append(np.abs(pred.to_numpy() - test.to_numpy()).mean())
+        scores_naive.append(np.abs(train.iloc[-12:-6].to_numpy() - test.to_numpy()).mean())
+        # Fine-tuning works on copies: the pretrained network is untouched.
+        state = f.pretrained_regressor_.module_.state_dict()
+        for k, v in pretrained_weights.items():
+            assert np.array_equal(state[k].numpy(), v.numpy())
+        assert f.regressor_ is not f.pretrained_regressor_
+    assert np.mean(scores_global) < np.mean(scores_naive)
+
+
+def test_pretrain_needs_fh_for_the_direct_strategy_and_panel_data():
+    panel = _panel(3, 30)
+    with pytest.raises(ValueError, match="needs fh"):
+        LSTMForecaster(**FAST).pretrain(panel)
+    with pytest.raises(TypeError, match="Panel or Hierarchical"):
+        LSTMForecaster(**FAST).pretrain(_seasonal(30), fh=[1])
+    f = LSTMForecaster(strategy="recursive", **{**FAST, "lookback": 4, "max_iter": 3})
+    f.pretrain(panel)
+    f.pretrain(_panel(2, 30, seed=5))  # a second batch continues training
+    assert f.n_pretrain_series_ == 5
+    y = panel.loc["s0"]["y"]
+    with pytest.raises(ValueError, match="pretrained on 1 target"):
+        f.fit(pd.DataFrame({"a": y, "b": y}), fh=[1])
+
+
+# ---- sktime workflows ----------------------------------------------------------------------
+
+
+def test_grid_search_and_evaluate():
+    y = _seasonal(60)
+    params = {**FAST, "lookback": 6, "max_iter": 5}
+    cv = ExpandingWindowSplitter(fh=[1, 2, 3], initial_window=36, step_length=12)
+    gscv = ForecastingGridSearchCV(
+        LSTMForecaster(random_state=0, **params),
+        cv=cv,
+        param_grid={"hidden_size": [4, 8], "strategy": ["direct", "recursive"]},
+    )
+    gscv.fit(y, fh=[1, 2, 3])
+    assert gscv.best_params_["hidden_size"] in (4, 8)
+    assert gscv.predict().shape == (3,)
+    results = evaluate(LSTMForecaster(random_state=0, **params), cv, y, return_data=True)
+    assert len(results) == 2 and np.isfinite(results.iloc[:, 0]).all()
+
+
+def test_evaluate_with_dask_backend():
+    reason = 'evaluate(backend="dask") needs dask[dataframe] (pip install "dask[dataframe]")'
+    pytest.importorskip("dask.dataframe", reason=reason)
+    y = _seasonal(48)
+    cv = ExpandingWindowSplitter(fh=[1, 2], initial_window=36, step_length=6)
+    f = LSTMForecaster(random_state=0, **{**FAST, "lookback": 6, "max_iter": 3})
+    plain = evaluate(f, cv, y)
+    # dask runs the folds in threads: training must stay seeded there too.
+    dask = evaluate(f, cv, y, backend="dask")
+    score = plain.columns[0]
+    assert score.startswith("test_")
+    np.testing.assert_array_equal(plain[score].to_numpy(), dask[score].to_numpy())
+
+
+def test_pipelines():
+    y = _seasonal(60, trend=0.1)
+    X = pd.DataFrame({"x": np.arange(len(y), dtype=float)}, index=y.index)
+    params = {**FAST, "lookback": 6, "max_iter": 5}
+    target_pipe = TransformedTargetForecaster(
+        [("detrend", Detrender()), ("lstm", LSTMForecaster(random_state=0, **params))]
+    )
+    target_pipe.fit(y, fh=[1, 2, 3])
+    assert target_pipe.predict().shape == (3,)
+    assert target_pipe.predict_interval(coverage=0.9).shape == (3, 2)
+    feature_pipe = ForecastingPipeline(
+        [("sqrt", ExponentTransformer(power=0.5)), ("lstm", LSTMForecaster(**params))]
+    )
+    X_future = pd.DataFrame(
+        {"x": np.arange(len(y), len(y) + 3, dtype=float)},
+        index=ForecastingHorizon([1, 2, 3]).to_absolute_index(y.index[-1]),
+    )
+    feature_pipe.fit(y, X=X, fh=[1, 2, 3])
+    assert feature_pipe.predict(X=X_future).shape == (3,)
+
+
+def test_runs_inside_forecasting_benchmark(tmp_path):
+    from sktime.benchmarking.forecasting import ForecastingBenchmark
+
+    benchmark = ForecastingBenchmark()
+    benchmark.add_estimator(
+        LSTMForecaster(random_state=0, **{**FAST, "lookback": 6, "max_iter": 3}),
+        estimator_id="LSTMForecaster",
+    )
+    y = load_airline().iloc[:60]
+    benchmark.add_task(
+        y,
+        SingleWindowSplitter(fh=np.arange(1, 13), window_length=48),
+        [MeanAbsoluteScaledError(sp=12)],
+        task_id="airline60",
+    )
+    results = benchmark.run(str(tmp_path / "results.csv"))
+    assert len(results) == 1
+    score = results.filter(like="MeanAbsoluteScaledError").filter(like="mean").iloc[0, 0]
+    assert np.isfinite(score)
