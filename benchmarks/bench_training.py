@@ -97,13 +97,22 @@ def main():
         X = rng.normal(size=(n, seq, ch)).astype(np.float32)
         y = X[:, -5:, 0].sum(axis=1) + 0.1 * rng.normal(size=n).astype(np.float32)
         common = dict(
-            hidden=hidden, layers=layers, epochs=args.epochs, batch_size=batch, lr=1e-3,
-            device=args.device, seed=0,
+            hidden=hidden,
+            layers=layers,
+            epochs=args.epochs,
+            batch_size=batch,
+            lr=1e-3,
+            device=args.device,
+            seed=0,
         )
         runs = {
-            "bare torch.nn.LSTM": lambda c=common: bare_torch_fit(X, y, **c),
-            "LSTMRegressor none": lambda c=common: sklstm_fit(X, y, peephole="none", **c),
-            "LSTMRegressor diagonal": lambda c=common: sklstm_fit(X, y, peephole="diagonal", **c),
+            "bare torch.nn.LSTM": lambda c=common, X=X, y=y: bare_torch_fit(X, y, **c),
+            "LSTMRegressor none": lambda c=common, X=X, y=y: sklstm_fit(
+                X, y, peephole="none", **c
+            ),
+            "LSTMRegressor diagonal": lambda c=common, X=X, y=y: sklstm_fit(
+                X, y, peephole="diagonal", **c
+            ),
         }
         for fn in runs.values():  # warm-up (allocator, kernels, imports)
             fn()

@@ -285,6 +285,11 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
                 f"X must be 3-D (n_samples, seq_len, n_channels) or 2-D (n_samples, seq_len) "
                 f"for one channel; got a {X.ndim}-D array of shape {X.shape}."
             )
+        if X.shape[1] == 0 or X.shape[2] == 0:
+            raise ValueError(
+                f"X must have at least one time step and one channel per sequence; got "
+                f"shape {X.shape} (n_samples, seq_len, n_channels)."
+            )
         if reset:
             self.n_channels_in_ = X.shape[2]
         elif X.shape[2] != self.n_channels_in_:

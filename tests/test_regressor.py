@@ -327,10 +327,11 @@ def test_cuda_fitted_model_predicts_on_a_machine_without_cuda(tmp_path):
     np.save(tmp_path / "X.npy", X)
     script = textwrap.dedent(
         f"""
-        import pickle, warnings, numpy as np, torch
-        warnings.simplefilter("error")
+        import pickle, warnings, pathlib, numpy as np, torch
+        import sklstm, skorch  # imported first: their imports' own warnings are not ours
         assert not torch.cuda.is_available()
-        reg = pickle.loads(open({str(path)!r}, "rb").read())
+        warnings.simplefilter("error")  # loading and predicting must not warn
+        reg = pickle.loads(pathlib.Path({str(path)!r}).read_bytes())
         assert reg.device_ == "cpu"
         np.save({str(tmp_path / "pred.npy")!r}, reg.predict(np.load({str(tmp_path / "X.npy")!r})))
         """
