@@ -677,6 +677,13 @@ class LSTMForecaster(BaseForecaster):
                 f"every time point from the cutoff + 1 to cutoff + {n_needed} "
                 f"({index[0]} .. {index[-1]})."
             )
+        missing = [c for c in self._hist_X.columns if c not in X.columns]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with exogenous X columns "
+                f"{list(self._hist_X.columns)}; the X given to predict lacks the column(s) "
+                f"{missing}."
+            )
         return X.loc[index, self._hist_X.columns].to_numpy(dtype=np.float64)
 
     # ---- intervals ----------------------------------------------------------------

@@ -542,3 +542,129 @@ def test_grid_search_in_two_processes_is_bit_identical_to_one():
         serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
     )
     np.testing.assert_array_equal(serial.predict(X), parallel.predict(X))
+
+
+# ---------------------------------------------------------------------------
+# LSTMForecaster: the same list, through sktime's fit(y, X, fh) / predict(fh, X)
+
+
+def _forecaster(**kw):
+    from sklstm import LSTMForecaster
+
+    params = dict(lookback=4, hidden_size=3, max_iter=2, n_models=1, random_state=0)
+    return LSTMForecaster(**{**params, **kw})
+
+
+def _series(n=30, columns=("y",), seed=0):
+    import pandas as pd
+
+    rng = np.random.RandomState(seed)
+    index = pd.period_range("2000-01", periods=n, freq="M")
+    values = 10 + np.cumsum(rng.normal(size=(n, len(columns))), axis=0)
+    return pd.DataFrame(values, index=index, columns=list(columns))
+
+
+FH = [1, 2, 3]
+
+
+@pytest.fixture
+def _sktime():
+    return pytest.importorskip("sktime", reason="LSTMForecaster needs sktime")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["nan", "inf"])
+def test_forecaster_rejects_nan_and_inf(_sktime, bad):
+    y = _series()
+    y.iloc[5, 0] = bad
+    with pytest.raises(ValueError, match="NaN|inf|missing"):
+        _forecaster().fit(y, fh=FH)
+
+
+def test_forecaster_rejects_strings_and_empty_series(_sktime):
+    import pandas as pd
+
+    with pytest.raises((ValueError, TypeError)):
+        _forecaster().fit(pd.Series(["a"] * 20), fh=FH)
+    with pytest.raises((ValueError, TypeError)):
+        _forecaster().fit(_series().iloc[:0], fh=FH)
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("hidden_size", 0),
+        ("dropout", 1.5),
+        ("lookback", -1),
+        ("peephole", "sideways"),
+        ("device", "tpu9"),
+        ("strategy", "iterated"),
+        ("n_models", 0),
+    ],
+)
+def test_forecaster_invalid_hyperparameters_are_caught_at_fit(_sktime, param, value):
+    forecaster = _forecaster(**{param: value})  # __init__ stores, never validates
+    with pytest.raises(ValueError, match=param):
+        forecaster.fit(_series(), fh=FH)
+
+
+def test_forecaster_predict_before_fit_raises_not_fitted(_sktime):
+    from skbase._exceptions import NotFittedError as SkbaseNotFittedError  # sktime's own
+
+    with pytest.raises((NotFittedError, SkbaseNotFittedError), match="fit"):
+        _forecaster().predict(fh=FH)
+
+
+def test_forecaster_other_exogenous_columns_at_predict_are_rejected(_sktime):
+    y = _series(40)
+    X = _series(43, columns=("a", "b"), seed=1)
+    forecaster = _forecaster().fit(y, X=X.iloc[:40], fh=FH)
+    with pytest.raises(ValueError, match="column"):
+        forecaster.predict(fh=FH, X=X.iloc[40:][["a"]])
+
+
+def test_forecaster_x_of_another_length_is_rejected(_sktime):
+    with pytest.raises(ValueError):
+        _forecaster().fit(_series(40), X=_series(20, columns=("a",)), fh=FH)
+
+
+def test_forecaster_series_shorter_than_lookback_shrinks_it_with_a_warning(_sktime):
+    with pytest.warns(UserWarning, match="lookback"):
+        forecaster = _forecaster(lookback=30).fit(_series(20), fh=FH)
+    assert forecaster.lookback_ < 30
+    _assert_finite(forecaster.predict(fh=FH))
+
+
+def test_forecaster_series_shorter_than_the_horizon_is_rejected(_sktime):
+    with pytest.raises(ValueError, match="time point|horizon|short"):
+        _forecaster().fit(_series(3), fh=[1, 2, 3, 4, 5])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: _series() * 0 + 5.0,  # constant
+        lambda: _series() * 1e30,
+        lambda: _series() * 1e-30,
+        lambda: _series().round().astype(int),
+    ],
+    ids=["constant", "1e30", "1e-30", "integer"],
+)
+def test_forecaster_degenerate_series_give_finite_forecasts(_sktime, make):
+    y = make()
+    forecaster = _forecaster().fit(y, fh=FH)
+    _assert_finite(forecaster.predict())
+    _assert_finite(forecaster.predict_interval(coverage=0.9))
+
+
+def test_forecaster_does_not_modify_its_input(_sktime):
+    y = _series()
+    before = y.copy()
+    _forecaster().fit(y, fh=FH).predict()
+    assert y.equals(before)
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib"])
+def test_forecaster_round_trips_give_identical_forecasts(_sktime, how, tmp_path):
+    forecaster = _forecaster().fit(_series(), fh=FH)
+    loaded = _round_trip(forecaster, how, tmp_path)
+    assert loaded.predict().equals(forecaster.predict())
