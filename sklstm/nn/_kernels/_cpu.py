@@ -33,6 +33,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from sklstm.nn._kernels._checks import check_diagonal_args
+
 __all__ = ["cpu_fused_recurrence", "compiled_library"]
 
 CPU_DTYPES = (torch.float32, torch.float64)
@@ -498,28 +500,9 @@ class _CpuDiagonal(torch.autograd.Function):
 
 
 def _check(xw: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, w_ch: Tensor | None, peephole: str):
-    if peephole != "diagonal":
-        raise ValueError(f"the cpu_fused path supports peephole='diagonal' only, got {peephole!r}")
-    if xw.dim() != 3 or xw.shape[-1] % 4:
-        raise ValueError(f"xw must have shape (seq_len, batch, 4 * hidden), got {tuple(xw.shape)}")
-    T, B, H4 = xw.shape
-    H = H4 // 4
-    expected = {"h0": (B, H), "c0": (B, H), "w_hh": (4 * H, H), "w_ch": (3 * H,)}
-    for name, tensor in zip(expected, (h0, c0, w_hh, w_ch), strict=True):
-        if tensor is None or tuple(tensor.shape) != expected[name]:
-            got = None if tensor is None else tuple(tensor.shape)
-            raise ValueError(f"{name} must have shape {expected[name]}, got {got}")
-        if tensor.dtype != xw.dtype or tensor.device.type != "cpu":
-            raise ValueError(
-                f"{name} is {tensor.dtype} on {tensor.device}; the cpu_fused path needs every "
-                f"tensor on the CPU in the dtype of xw ({xw.dtype})"
-            )
     if xw.device.type != "cpu":
         raise ValueError(f"the cpu_fused path runs on the CPU, got xw on {xw.device}")
-    if xw.dtype not in CPU_DTYPES:
-        raise ValueError(f"the cpu_fused path supports {CPU_DTYPES}, got {xw.dtype}")
-    if T == 0 or B == 0:
-        raise ValueError("the cpu_fused path needs seq_len >= 1 and batch >= 1")
+    check_diagonal_args("the cpu_fused path", CPU_DTYPES, xw, h0, c0, w_hh, w_ch, peephole)
 
 
 def cpu_fused_recurrence(

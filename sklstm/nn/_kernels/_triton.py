@@ -43,6 +43,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from sklstm.nn._kernels._checks import check_diagonal_args
+
 __all__ = ["triton_available", "triton_preferred", "triton_recurrence"]
 
 #: dtypes the kernels support.
@@ -249,30 +251,12 @@ class _TritonDiagonal(torch.autograd.Function):
 
 
 def _check(xw: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, w_ch: Tensor | None, peephole: str):
-    if peephole != "diagonal":
-        raise ValueError(f"the Triton kernels support peephole='diagonal' only, got {peephole!r}")
-    if xw.dim() != 3 or xw.shape[-1] % 4:
-        raise ValueError(f"xw must have shape (seq_len, batch, 4 * hidden), got {tuple(xw.shape)}")
-    T, B, H4 = xw.shape
-    H = H4 // 4
-    expected = {"h0": (B, H), "c0": (B, H), "w_hh": (4 * H, H), "w_ch": (3 * H,)}
-    for name, tensor in zip(expected, (h0, c0, w_hh, w_ch), strict=True):
-        if tensor is None or tuple(tensor.shape) != expected[name]:
-            got = None if tensor is None else tuple(tensor.shape)
-            raise ValueError(f"{name} must have shape {expected[name]}, got {got}")
-        if tensor.dtype != xw.dtype or tensor.device != xw.device:
-            raise ValueError(
-                f"{name} is {tensor.dtype} on {tensor.device} but xw is {xw.dtype} on {xw.device}"
-            )
-    if xw.dtype not in TRITON_DTYPES:
-        raise ValueError(f"the Triton kernels support {TRITON_DTYPES}, got {xw.dtype}")
+    check_diagonal_args("the Triton kernels", TRITON_DTYPES, xw, h0, c0, w_hh, w_ch, peephole)
     if not triton_available(xw.device):
         raise ValueError(
             f"the Triton kernels cannot run on {xw.device}: they need triton and a CUDA "
             "device (or TRITON_INTERPRET=1 for CPU tensors)"
         )
-    if T == 0 or B == 0:
-        raise ValueError("the Triton kernels need seq_len >= 1 and batch >= 1")
 
 
 def triton_recurrence(
