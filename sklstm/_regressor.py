@@ -225,18 +225,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         )
         if sample_weight.sum() <= 0:
             raise ValueError("sample_weight sums to zero: at least one sample needs a weight > 0.")
-        if cold:
-            self.dtype_ = X.dtype
-            self.n_outputs_ = y2.shape[1]
-            self._y_ndim = y.ndim
-            mean = np.average(y2, axis=0, weights=sample_weight)
-            scale = np.sqrt(np.average((y2 - mean) ** 2, axis=0, weights=sample_weight))
-            # A constant target gets scale 0: the network learns 0 for it, and
-            # predictions are exactly the constant (scale * output + mean).
-            scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 0.0
-            self.y_mean_, self.y_scale_ = mean, scale
-            self.device_ = resolve_device(self.device)
-        elif y2.shape[1] != self.n_outputs_:
+        if not cold and y2.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {y2.shape[1]} output(s) but this {type(self).__name__} was fitted "
                 f"with {self.n_outputs_}; fit it from scratch (warm_start=False) to change them."
@@ -246,18 +235,53 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
                 f"early_stopping=True needs at least 2 samples to hold out a validation tail; "
                 f"got {len(X)} sample. Set early_stopping=False to fit on 1 sample."
             )
-        divisor = np.where(self.y_scale_ > 0, self.y_scale_, 1.0)
-        y_scaled = ((y2 - self.y_mean_) / divisor).astype(self.dtype_)
+        if cold:
+            mean = np.average(y2, axis=0, weights=sample_weight)
+            self._cold_start(
+                n_features=X.shape[1],
+                n_channels=X.shape[2],
+                dtype=X.dtype,
+                n_outputs=y2.shape[1],
+                y_ndim=y.ndim,
+                y_mean=mean,
+                y_var=np.average((y2 - mean) ** 2, axis=0, weights=sample_weight),
+                n_train=len(X),
+            )
+        y_scaled = ((y2 - self.y_mean_) / self._target_divisor()).astype(self.dtype_)
         # Uniform weights are left out: the plain mean is the same loss, cheaper.
         weights = None if np.all(sample_weight == sample_weight[0]) else sample_weight
         weights = None if weights is None else weights.astype(self.dtype_)
         dataset = SequenceDataset(X, y_scaled, weights, device=self.device_)
-        if cold:
-            self._seed = self._new_seed()
-            self._n_train = len(X)
-            self.net_ = self._new_net()
         self._train(dataset, epochs=1 if incremental else self.max_iter)
         return self
+
+    def _cold_start(
+        self, *, n_features, n_channels, dtype, n_outputs, y_ndim, y_mean, y_var, n_train
+    ):
+        """Set the fitted state of a fresh model and build its untrained net.
+
+        Shared by ``fit`` and by training on streamed windows (``sklstm._panel``),
+        which computes the target statistics itself: ``y_mean`` and ``y_var`` are
+        the (sample-weighted) mean and variance of the targets.
+        """
+        self.n_features_in_ = int(n_features)
+        self.n_channels_in_ = int(n_channels)
+        self.dtype_ = np.dtype(dtype)
+        self.n_outputs_ = int(n_outputs)
+        self._y_ndim = y_ndim
+        scale = np.sqrt(y_var)
+        # A constant target gets scale 0: the network learns 0 for it, and
+        # predictions are exactly the constant (scale * output + mean).
+        scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(y_mean), 1.0)] = 0.0
+        self.y_mean_, self.y_scale_ = np.asarray(y_mean, dtype=np.float64), scale
+        self.device_ = resolve_device(self.device)
+        self._seed = self._new_seed()
+        self._n_train = int(n_train)
+        self.net_ = self._new_net()
+
+    def _target_divisor(self):
+        """What standardised targets are divided by: y_scale_, with 1 for constant targets."""
+        return np.where(self.y_scale_ > 0, self.y_scale_, 1.0)
 
     _saved_attributes = BaseLSTM._saved_attributes + (
         "n_channels_in_",

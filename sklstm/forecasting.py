@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from itertools import pairwise
 from numbers import Integral
 
 import numpy as np
@@ -21,6 +22,7 @@ from sktime.datatypes import update_data
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from sklstm._base import BaseLSTM
+from sklstm._panel import PanelWindows, fit_on_windows, scaled_moments, window_levels
 from sklstm._regressor import LSTMRegressor
 from sklstm._training import TailSplit
 from sklstm._window import make_windows
@@ -188,6 +190,10 @@ class LSTMForecaster(BaseForecaster):
     then fine-tunes copies of it on the one series (warm start, early stopping
     on the series' newest windows). Without ``pretrain``, panel and
     hierarchical ``y`` are forecast series by series (one model each).
+    ``pretrain`` streams the windows of the panel batch by batch from one
+    copy of the data (memory grows with the number of points, not points x
+    lookback); :meth:`forecast_panel` forecasts every series of a panel with
+    the global network in one batched call.
 
     **History.** The forecaster keeps the data seen in ``fit`` and ``update``
     itself (it does not rely on sktime's ``remember_data``);
@@ -776,11 +782,12 @@ class LSTMForecaster(BaseForecaster):
         series = self._panel_series(y, X)
         shortest = min(len(Y) for Y, _ in series)
         lookback = self._effective_lookback(shortest, horizon, fh, "the shortest pretrain series")
-        stats_ = self._fit_stats(series, lookback)
+        values, offsets = self._panel_values(series)
+        stats_ = self._panel_stats(values, offsets, series[0][0].shape[1], lookback)
         # One global network: the panel has data enough; fit copies it n_models times.
         regressor = self._new_regressor(self._seeds()[0])
-        X_train, y_train, w, n_valid = self._training_set(series, lookback, horizon, stats_)
-        self._train([regressor], X_train, y_train, w, n_valid, warm=False)
+        dataset = self._panel_windows(values, offsets, lookback, horizon, stats_)
+        self._train_panel(regressor, dataset, warm=False)
         self.pretrained_regressor_ = regressor
         self.pretrain_lookback_ = int(lookback)
         self.pretrain_horizon_ = int(horizon)
@@ -792,12 +799,181 @@ class LSTMForecaster(BaseForecaster):
         if getattr(self, "pretrained_regressor_", None) is None:
             return self._pretrain(y, X=X, fh=fh)
         series = self._panel_series(y, X)
-        X_train, y_train, w, n_valid = self._training_set(
-            series, self.pretrain_lookback_, self.pretrain_horizon_, self.pretrain_stats_
+        values, offsets = self._panel_values(series)
+        dataset = self._panel_windows(
+            values, offsets, self.pretrain_lookback_, self.pretrain_horizon_, self.pretrain_stats_
         )
-        self._train([self.pretrained_regressor_], X_train, y_train, w, n_valid, warm=True)
+        self._train_panel(self.pretrained_regressor_, dataset, warm=True)
         self.n_pretrain_series_ += len(series)
         return self
+
+    @staticmethod
+    def _panel_values(series):
+        """The series one after the other in one (n_points, ny + nx) array, and their offsets.
+
+        One copy of the data: windows are cut from it by index, batch by batch.
+        """
+        blocks = [Y if Xa is None else np.concatenate([Y, Xa], axis=1) for Y, Xa in series]
+        offsets = np.cumsum([0] + [len(b) for b in blocks])
+        return np.ascontiguousarray(np.concatenate(blocks), dtype=np.float64), offsets
+
+    def _panel_stats(self, values, offsets, n_targets, lookback):
+        """``_fit_stats`` over a panel in bounded memory (no window is materialised)."""
+        Ys = values[:, :n_targets]
+        floor = np.abs(Ys).mean(axis=0) * 1e-3
+        floor[floor == 0] = 1.0
+        if self.window_scaling:
+            # The windows _fit_stats cuts: every start with one step after the window.
+            starts = np.concatenate([np.arange(a, b - lookback) for a, b in pairwise(offsets)])
+            levels = window_levels(Ys, starts, lookback, floor)
+            y_loc, y_scale = scaled_moments(Ys, starts, levels, lookback)
+        else:
+            y_loc, y_scale = Ys.mean(axis=0), Ys.std(axis=0)
+        y_scale[y_scale < 1e-12] = 1.0
+        out = {"n_targets": n_targets, "level_floor": floor, "y_loc": y_loc, "y_scale": y_scale}
+        if values.shape[1] > n_targets:
+            Xs = values[:, n_targets:]
+            x_scale = Xs.std(axis=0)
+            x_scale[x_scale < 1e-12] = 1.0
+            out["x_loc"], out["x_scale"] = Xs.mean(axis=0), x_scale
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
+
+    def _panel_windows(self, values, offsets, lookback, horizon, stats_):
+        """The training windows of a panel as a :class:`PanelWindows` (starts, not copies).
+
+        The order and weights are ``_training_set``'s: the training windows of every
+        series, then the newest ``validation_fraction`` of each series' windows (held
+        out with ``early_stopping``), the ``horizon - 1`` windows before each held-out
+        tail with zero weight.
+        """
+        st = self._as_arrays(stats_)
+        ny = st["n_targets"]
+        train, valid, train_w, valid_w = [], [], [], []
+        for a, b in pairwise(offsets):
+            m = (b - a) - lookback - horizon + 1
+            starts = np.arange(a, a + m)
+            weights = np.ones(m)
+            n_val = _n_valid(m, self.validation_fraction) if self.early_stopping and m >= 2 else 0
+            if n_val:
+                purge = min(horizon - 1, m - n_val - 1)
+                weights[m - n_val - purge : m - n_val] = 0.0
+            train.append(starts[: m - n_val])
+            valid.append(starts[m - n_val :])
+            train_w.append(weights[: m - n_val])
+            valid_w.append(weights[m - n_val :])
+        starts = np.concatenate(train + valid)
+        weights = np.concatenate(train_w + valid_w)
+        if self.window_scaling:
+            levels = window_levels(values[:, :ny], starts, lookback, st["level_floor"])
+        else:
+            levels = np.ones((len(starts), ny))
+        dataset = PanelWindows(
+            values,
+            starts,
+            levels,
+            lookback=lookback,
+            horizon=horizon,
+            n_targets=ny,
+            stats=st,
+            future=values.shape[1] > ny,  # the next step(s) of X follow the window
+            weights=weights,
+        )
+        dataset.n_valid = sum(len(v) for v in valid)
+        return dataset
+
+    def forecast_panel(self, y, fh=None):
+        """Forecast every series of a panel with the pretrained global network, at once.
+
+        The last ``pretrain_lookback_`` points of each series are stacked into one
+        batch and go through the network in a single ``predict`` call (``"recursive"``:
+        one call per step, each over all series). No fine-tuning: this is the global
+        model's forecast, the fast path for many series; ``fit`` / ``predict`` on a
+        panel instead fine-tunes and forecasts series by series.
+
+        Parameters
+        ----------
+        y : pd.DataFrame or pd.Series with a MultiIndex (instance level(s), time)
+            The panel (or hierarchy) to forecast; each series needs at least
+            ``pretrain_lookback_`` points.
+        fh : int, list or ForecastingHorizon of relative steps, default=None
+            Steps ahead; default ``1 .. pretrain_horizon_``.
+
+        Returns
+        -------
+        y_pred : pd.DataFrame
+            Forecasts indexed like ``y`` (instance level(s), time), one row per
+            series and step, one column per target.
+        """
+        reg = getattr(self, "pretrained_regressor_", None)
+        if reg is None:
+            raise ValueError(f"{type(self).__name__}.forecast_panel needs pretrain first.")
+        if "x_loc" in self.pretrain_stats_:
+            raise ValueError(
+                "forecast_panel does not take exogenous X yet; the network was pretrained "
+                "with X: use fit / predict per series."
+            )
+        if fh is None:
+            fh = np.arange(1, self.pretrain_horizon_ + 1)
+        fh = fh if isinstance(fh, ForecastingHorizon) else ForecastingHorizon(fh)
+        steps = np.asarray(fh.to_numpy(), dtype=np.int64)
+        n_steps = int(steps.max())
+        if self.strategy == "direct" and n_steps > self.pretrain_horizon_:
+            raise ValueError(
+                f"{type(self).__name__} was pretrained for {self.pretrain_horizon_} step(s) "
+                f"ahead; fh reaches {n_steps}."
+            )
+        frame = y.to_frame() if isinstance(y, pd.Series) else y
+        lookback, st = self.pretrain_lookback_, self._as_arrays(self.pretrain_stats_)
+        keys, cutoffs, pasts = [], [], []
+        for key, y_i in frame.groupby(level=list(range(frame.index.nlevels - 1)), sort=False):
+            if len(y_i) < lookback:
+                raise ValueError(
+                    f"forecast_panel needs the last {lookback} points of every series; "
+                    f"series {key!r} has {len(y_i)}."
+                )
+            keys.append(key if isinstance(key, tuple) else (key,))
+            cutoffs.append(y_i.index.get_level_values(-1)[-1])
+            pasts.append(y_i.to_numpy(dtype=np.float64)[-lookback:])
+        window = np.stack(pasts)  # (n_series, lookback, ny): one window per series
+        m, ny = len(window), window.shape[2]
+        if self.strategy == "direct":
+            seq, levels = self._features(window, None, st)
+            out = reg.predict(seq).astype(np.float64).reshape(m, self.pretrain_horizon_, ny)
+            path = (out * st["y_scale"] + st["y_loc"]) * levels[:, None, :]
+        else:
+            path = np.empty((m, n_steps, ny))
+            for k in range(n_steps):
+                seq, levels = self._features(window, None, st)
+                out = reg.predict(seq).astype(np.float64).reshape(m, ny)
+                path[:, k] = (out * st["y_scale"] + st["y_loc"]) * levels
+                window = np.concatenate([window[:, 1:], path[:, k : k + 1]], axis=1)
+        values = path[:, steps - 1].reshape(m * len(steps), ny)
+        index = pd.MultiIndex.from_tuples(
+            [
+                (*key, t)
+                for key, cutoff in zip(keys, cutoffs, strict=True)
+                for t in fh.to_absolute_index(cutoff)
+            ],
+            names=frame.index.names,
+        )
+        return pd.DataFrame(values, index=index, columns=frame.columns)
+
+    def _train_panel(self, reg, dataset, warm):
+        """``_train`` for one regressor on a :class:`PanelWindows` (windows streamed)."""
+        n_valid, n = dataset.n_valid, len(dataset)
+        fraction = float(np.nextafter(n_valid / n, 0)) if n_valid else None
+        if warm:
+            reg.set_params(warm_start=True)
+            if reg.early_stopping:
+                reg.net_.train_split = TailSplit(fraction or float(np.nextafter(1 / n, 0)))
+        else:
+            reg.set_params(
+                early_stopping=bool(n_valid),
+                validation_fraction=fraction or self.validation_fraction,
+                warm_start=False,
+            )
+        fit_on_windows(reg, dataset, warm=warm)
+        return reg
 
     # ---- test parameters ----------------------------------------------------------
 
