@@ -43,7 +43,11 @@ _SEEDED_TRAINING = threading.RLock()
 
 
 def resolve_device(device) -> str:
-    """``"auto"`` -> ``"cuda"`` when CUDA is available, else ``"cpu"``; others are checked."""
+    """``"auto"`` -> ``"cuda"`` when CUDA is available, else ``"cpu"``; others are checked.
+
+    ``"cuda"`` means torch's *current* CUDA device only: an estimator never spreads over,
+    or silently takes, every visible GPU (one GPU per worker: ``CUDA_VISIBLE_DEVICES``).
+    """
     if isinstance(device, str) and device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:

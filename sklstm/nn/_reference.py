@@ -102,6 +102,19 @@ def reference_lstm(
 
     All results are float64, whatever the dtype of the arguments; gradients
     flow back to the arguments.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklstm.nn import PeepholeLSTM, reference_lstm
+    >>> from sklstm.nn._reference import reference_weights
+    >>> lstm = PeepholeLSTM(3, 4, num_layers=2)
+    >>> x = torch.randn(5, 2, 3)
+    >>> ref, (h_n, c_n) = reference_lstm(x, reference_weights(lstm), peephole="diagonal")
+    >>> ref.dtype, ref.shape
+    (torch.float64, torch.Size([5, 2, 4]))
+    >>> bool(torch.allclose(lstm(x)[0].double(), ref, atol=1e-6))
+    True
     """
     x = input.double()
     if batch_first:
