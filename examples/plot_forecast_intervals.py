@@ -57,5 +57,4 @@ fig, ax = plot_series(
 ax.set_title("Airline passengers: LSTMForecaster with 90 % prediction intervals")
 ax.set_ylabel("passengers (thousands)")
 fig.tight_layout()
-fig.savefig("forecast_intervals.png", dpi=100)
 plt.show()

@@ -52,6 +52,56 @@ naive = root_mean_squared_error(y.iloc[n_train:], X.iloc[n_train:, 0])  # next =
 print(f"RMSE in thousands of passengers: LSTM {rmse:.1f}, naive (last value) {naive:.1f}")
 
 # %%
+# Side by side: the hand-written version
+# --------------------------------------
+# For comparison, the tutorial's code (Keras 2 style; not run here). Every line of it has a
+# counterpart in the pipeline above:
+#
+# .. code-block:: python
+#
+#     scaler = MinMaxScaler(feature_range=(0, 1))
+#     dataset = scaler.fit_transform(series.reshape(-1, 1))  # the whole series: test leaks
+#     train, test = dataset[:train_size], dataset[train_size:]
+#
+#     def create_dataset(data, look_back=1):  # -> WindowTransformer(lookback=12)
+#         X, Y = [], []
+#         for i in range(len(data) - look_back - 1):  # drops the last window
+#             X.append(data[i : i + look_back, 0])
+#             Y.append(data[i + look_back, 0])
+#         return np.array(X), np.array(Y)
+#
+#     trainX, trainY = create_dataset(train, look_back=12)
+#     testX, testY = create_dataset(test, look_back=12)  # the first 12 test months are lost
+#     trainX = trainX.reshape(trainX.shape[0], 12, 1)  # -> no reshape: 3-D is the default
+#     testX = testX.reshape(testX.shape[0], 12, 1)
+#
+#     model = Sequential()  # -> LSTMRegressor(hidden_size=50, num_layers=2, dropout=0.2)
+#     model.add(LSTM(50, return_sequences=True, input_shape=(12, 1)))
+#     model.add(Dropout(0.2))
+#     model.add(LSTM(50))
+#     model.add(Dropout(0.2))
+#     model.add(Dense(1))
+#     model.compile(loss="mean_squared_error", optimizer="adam")
+#     model.fit(trainX, trainY, epochs=100, batch_size=16)  # -> max_iter=100, batch_size=16
+#
+#     testPredict = scaler.inverse_transform(model.predict(testX))  # -> not needed
+#     testY = scaler.inverse_transform([testY])
+#     rmse = math.sqrt(mean_squared_error(testY[0], testPredict[:, 0]))
+#
+# ===============================================  ===========================================
+# hand-written                                     the sklearn pipeline
+# ===============================================  ===========================================
+# ``MinMaxScaler`` fitted on the whole series      ``SequenceScaler(method="minmax")`` fitted
+#                                                  on the training rows only
+# ``create_dataset`` loop, drops the last window   ``WindowTransformer(lookback=12)``, every
+#                                                  window
+# ``reshape(n, 12, 1)``                            nothing: 3-D windows are the default
+# ``Sequential`` of 2 ``LSTM`` + ``Dropout``       ``LSTMRegressor(num_layers=2, dropout=0.2)``
+# ``inverse_transform`` of the predictions         nothing: predictions are in passengers
+# test set windowed on its own (12 months lost)    ``predict(X)[n_train:]``: every test month
+# ===============================================  ===========================================
+
+# %%
 # Two details worth a second look:
 #
 # * ``model.predict(X)[n_train:]`` windows the *whole* table and keeps the test months.

@@ -262,6 +262,37 @@ class BaseLSTM(BaseEstimator):
         """The trained torch module."""
         return self.net_.module_
 
+    def plot_history(self, ax=None):
+        """Plot the training (and validation) loss per epoch, on a log scale.
+
+        Needs matplotlib.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure is created when None.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from sklstm import LSTMRegressor
+        >>> X = np.random.RandomState(0).normal(size=(32, 5, 1))
+        >>> reg = LSTMRegressor(hidden_size=4, max_iter=5, early_stopping=True,
+        ...                     random_state=0).fit(X, X[:, -1, 0])
+        >>> ax = reg.plot_history()
+        >>> [line.get_label() for line in ax.get_lines()]
+        ['training loss', 'validation loss']
+        """
+        from sklstm._plotting import plot_history
+
+        return plot_history(self, ax=ax)
+
     # ---- persistence --------------------------------------------------------
 
     #: Fitted attributes (besides the weights) that save_weights stores.

@@ -341,3 +341,43 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         out = self._forward(X).astype(np.float64) * self.y_scale_ + self.y_mean_
         out = out.astype(self.dtype_, copy=False)
         return out.ravel() if self._y_ndim == 1 else out
+
+    def export_torchscript(self, path, *, scaler=None):
+        """Save the fitted model, target scaling included, as a TorchScript file.
+
+        ``torch.jit.load(path)`` runs it with torch alone: a float tensor of
+        shape ``(n_samples, seq_len, n_channels)`` in, predictions of shape
+        ``(n_samples, n_outputs)`` in the units of ``y`` out. See
+        :func:`sklstm._export.export_torchscript`.
+
+        Parameters
+        ----------
+        path : str or path-like or file-like
+        scaler : fitted SequenceScaler, default=None
+            Scaler applied to the inputs first, exported with the model.
+
+        Returns
+        -------
+        module : torch.jit.ScriptModule
+
+        Examples
+        --------
+        >>> import io
+        >>> import numpy as np
+        >>> import torch
+        >>> from sklstm import LSTMRegressor
+        >>> X = np.random.RandomState(0).normal(size=(32, 5, 2)).astype(np.float32)
+        >>> reg = LSTMRegressor(hidden_size=4, max_iter=3, random_state=0).fit(X, X[:, -1, 0])
+        >>> buffer = io.BytesIO()
+        >>> _ = reg.export_torchscript(buffer)
+        >>> _ = buffer.seek(0)
+        >>> model = torch.jit.load(buffer)      # needs torch only
+        >>> y = model(torch.from_numpy(X[:3]))
+        >>> y.shape
+        torch.Size([3, 1])
+        >>> np.allclose(y[:, 0].numpy(), reg.predict(X[:3]), atol=1e-5)
+        True
+        """
+        from sklstm._export import export_torchscript
+
+        return export_torchscript(self, path, scaler=scaler)

@@ -975,6 +975,36 @@ class LSTMForecaster(BaseForecaster):
         fit_on_windows(reg, dataset, warm=warm)
         return reg
 
+    def plot_history(self, ax=None):
+        """Plot the loss per epoch of every trained network (``regressors_``), log scale.
+
+        Needs matplotlib.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure is created when None.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from sktime.datasets import load_airline
+        >>> from sklstm import LSTMForecaster
+        >>> forecaster = LSTMForecaster(lookback=12, max_iter=5, n_models=2, random_state=0)
+        >>> ax = forecaster.fit(load_airline(), fh=[1, 2]).plot_history()
+        >>> len(ax.get_lines())  # the training loss of each of the 2 networks
+        2
+        """
+        from sklstm._plotting import plot_history
+
+        self.check_is_fitted()
+        return plot_history(self, ax=ax)
+
     # ---- test parameters ----------------------------------------------------------
 
     @classmethod
