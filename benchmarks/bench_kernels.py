@@ -210,17 +210,8 @@ def check_module(T, B, H, dtype, device, num_layers=2):
 
 
 def check_configs(H, dtype):
-    """The forced configurations the GPU tests check (same as tests/nn/test_kernels.py)."""
-    hp = max(16, ktriton._next_pow2(H))
-    es = torch.tensor([], dtype=dtype).element_size()
-    configs = [None]
-    ns = 1
-    while hp // ns >= 16:
-        hs = hp // ns
-        if 4 * hp * hs * es <= 65536:
-            configs.append((16, ns, 4, 4 * hp * hs <= 4 * 32 * 64))
-        ns *= 2
-    return configs
+    """The forced configurations the GPU tests check."""
+    return ktriton.forced_configs(H, dtype)
 
 
 CHECK_SHAPES = [(1, 1, 5), (7, 3, 50), (5, 33, 130), (3, 70, 128), (2, 5, 512)]

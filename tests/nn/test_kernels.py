@@ -245,22 +245,9 @@ def test_triton_kernels_under_the_interpreter():
 
 
 def _gpu_configs(H, dtype):
-    """Auto (None) and one forced configuration per hidden split that fits on chip.
+    from sklstm.nn._kernels._triton import forced_configs
 
-    Same list as ``check_configs`` in benchmarks/bench_kernels.py.
-    """
-    from sklstm.nn._kernels._triton import _next_pow2
-
-    hp = max(16, _next_pow2(H))
-    es = torch.tensor([], dtype=dtype).element_size()
-    configs = [None]
-    ns = 1
-    while hp // ns >= 16:
-        hs = hp // ns
-        if 4 * hp * hs * es <= 65536:
-            configs.append((16, ns, 4, 4 * hp * hs <= 4 * 32 * 64))
-        ns *= 2
-    return configs
+    return forced_configs(H, dtype)
 
 
 @pytest.mark.gpu

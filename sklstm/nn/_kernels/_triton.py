@@ -250,6 +250,23 @@ class _TritonDiagonal(torch.autograd.Function):
         return dxw, dh0, dc0, dw_hh, dw_ch, None
 
 
+def forced_configs(hidden_size: int, dtype: torch.dtype) -> list:
+    """Auto (None) and one forced configuration per hidden split that fits on chip.
+
+    The configurations the GPU tests and ``benchmarks/bench_kernels.py --check`` verify.
+    """
+    hp = max(16, _next_pow2(hidden_size))
+    es = torch.tensor([], dtype=dtype).element_size()
+    configs = [None]
+    ns = 1
+    while hp // ns >= 16:
+        hs = hp // ns
+        if 4 * hp * hs * es <= 65536:
+            configs.append((16, ns, 4, 4 * hp * hs <= 4 * 32 * 64))
+        ns *= 2
+    return configs
+
+
 def _check(xw: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, w_ch: Tensor | None, peephole: str):
     check_diagonal_args("the Triton kernels", TRITON_DTYPES, xw, h0, c0, w_hh, w_ch, peephole)
     if not triton_available(xw.device):
