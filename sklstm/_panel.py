@@ -37,6 +37,9 @@ class PanelWindows(torch.utils.data.Dataset):
         Row in ``values`` where each window starts, in training order.
     levels : ndarray of shape (n_windows, n_targets)
         Each window's level (1 without window scaling).
+    shifts : ndarray of shape (n_windows, n_targets) or None
+        Subtracted from each window's target channels before they are divided by the
+        level (the window's last value with ``window_scaling="last"``); None: zero.
     lookback, horizon, n_targets : int
     stats : dict of arrays
         ``y_loc``, ``y_scale`` (and ``x_loc``, ``x_scale`` with exogenous columns).
@@ -53,6 +56,7 @@ class PanelWindows(torch.utils.data.Dataset):
         starts,
         levels,
         *,
+        shifts=None,
         lookback,
         horizon,
         n_targets,
@@ -65,6 +69,7 @@ class PanelWindows(torch.utils.data.Dataset):
         self.values = values
         self.starts = starts
         self.levels = levels
+        self.shifts = np.zeros_like(levels) if shifts is None else shifts
         self.lookback = lookback
         self.horizon = horizon
         self.n_targets = n_targets
@@ -91,6 +96,7 @@ class PanelWindows(torch.utils.data.Dataset):
         sub.__dict__.update(self.__dict__)
         sub.starts = self.starts[index]
         sub.levels = self.levels[index]
+        sub.shifts = self.shifts[index]
         sub.weights = None if self.weights is None else self.weights[index]
         return sub
 
@@ -99,8 +105,8 @@ class PanelWindows(torch.utils.data.Dataset):
         ny, lookback, st = self.n_targets, self.lookback, self.stats
         starts = self.starts[rows]
         past = self.values[starts[:, None] + np.arange(lookback)]  # (b, L, C): this batch only
-        levels = self.levels[rows]
-        parts = [(past[:, :, :ny] / levels[:, None, :] - st["y_loc"]) / st["y_scale"]]
+        levels, shifts = self.levels[rows][:, None, :], self.shifts[rows][:, None, :]
+        parts = [((past[:, :, :ny] - shifts) / levels - st["y_loc"]) / st["y_scale"]]
         if past.shape[2] > ny:
             parts.append((past[:, :, ny:] - st["x_loc"]) / st["x_scale"])
         seq = np.concatenate(parts, axis=2)
@@ -124,7 +130,8 @@ class PanelWindows(torch.utils.data.Dataset):
         ny, st = self.n_targets, self.stats
         starts = self.starts[rows]
         ahead = self.values[starts[:, None] + self.lookback + np.arange(self.horizon), :ny]
-        targ = (ahead / self.levels[rows][:, None, :] - st["y_loc"]) / st["y_scale"]
+        levels, shifts = self.levels[rows][:, None, :], self.shifts[rows][:, None, :]
+        targ = ((ahead - shifts) / levels - st["y_loc"]) / st["y_scale"]
         return targ.reshape(len(rows), -1).astype(np.float32)
 
     def batch(self, index: torch.Tensor):
@@ -149,19 +156,29 @@ class PanelWindows(torch.utils.data.Dataset):
             yield np.arange(first, min(first + size, len(self)))
 
 
-def window_levels(Y: np.ndarray, starts: np.ndarray, lookback: int, floor) -> np.ndarray:
-    """Mean absolute value (per target column) of the windows starting at ``starts``."""
+def window_norms(Y: np.ndarray, starts: np.ndarray, lookback: int, floor, mode: str):
+    """``(shifts, levels)`` (each (n_windows, ny)) of the windows starting at ``starts``.
+
+    The level is the mean absolute value per target column (1 in mode ``"none"``); the
+    shift is the window's last value in mode ``"last"``, else 0. As
+    ``LSTMForecaster._window_norm`` computes them, without materialising the windows.
+    """
+    shifts = np.zeros((len(starts), Y.shape[1]))
+    if mode == "last":
+        shifts[:] = Y[starts + lookback - 1]
+    if mode == "none":
+        return shifts, np.ones((len(starts), Y.shape[1]))
     view = sliding_window_view(Y, lookback, axis=0)  # (n - L + 1, ny, L), no copy
     size = max(1, _CHUNK_VALUES // (lookback * Y.shape[1]))
-    out = np.empty((len(starts), Y.shape[1]))
+    levels = np.empty((len(starts), Y.shape[1]))
     for first in range(0, len(starts), size):
         part = np.abs(view[starts[first : first + size]]).mean(axis=2)
-        out[first : first + size] = np.maximum(part, floor)
-    return out
+        levels[first : first + size] = np.maximum(part, floor)
+    return shifts, levels
 
 
-def scaled_moments(Y: np.ndarray, starts: np.ndarray, levels: np.ndarray, lookback: int):
-    """Mean and standard deviation (per column) of every window's values over its level.
+def scaled_moments(Y, starts, shifts, levels, lookback: int):
+    """Mean and standard deviation (per column) of every window's (values - shift) / level.
 
     Two passes in chunks (the mean, then the squared deviations), as numpy's mean / std
     over the materialised windows would compute them, without materialising them.
@@ -171,12 +188,14 @@ def scaled_moments(Y: np.ndarray, starts: np.ndarray, levels: np.ndarray, lookba
     n = len(starts) * lookback
     total = np.zeros(Y.shape[1])
     for first in range(0, len(starts), size):
-        part = view[starts[first : first + size]] / levels[first : first + size, :, None]
+        chunk = slice(first, first + size)
+        part = (view[starts[chunk]] - shifts[chunk, :, None]) / levels[chunk, :, None]
         total += part.sum(axis=(0, 2))
     mean = total / n
     sq = np.zeros(Y.shape[1])
     for first in range(0, len(starts), size):
-        part = view[starts[first : first + size]] / levels[first : first + size, :, None]
+        chunk = slice(first, first + size)
+        part = (view[starts[chunk]] - shifts[chunk, :, None]) / levels[chunk, :, None]
         sq += ((part - mean[None, :, None]) ** 2).sum(axis=(0, 2))
     return mean, np.sqrt(sq / n)
 

@@ -19,7 +19,11 @@ def _networks(estimator) -> list[tuple[str, object]]:
     if regressors is not None:  # LSTMForecaster: one curve pair per network of the ensemble
         if len(regressors) == 1:
             return [("", regressors[0])]
-        return [(f"network {k}: ", reg) for k, reg in enumerate(regressors)]
+        modes = getattr(estimator, "regressor_modes_", [None] * len(regressors))
+        return [
+            (f"network {k}{'' if mode is None else f' ({mode})'}: ", reg)
+            for k, (reg, mode) in enumerate(zip(regressors, modes, strict=True))
+        ]
     from sklstm._base import BaseLSTM
 
     if not isinstance(estimator, BaseLSTM):

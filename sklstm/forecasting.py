@@ -22,7 +22,7 @@ from sktime.datatypes import update_data
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from sklstm._base import BaseLSTM
-from sklstm._panel import PanelWindows, fit_on_windows, scaled_moments, window_levels
+from sklstm._panel import PanelWindows, fit_on_windows, scaled_moments, window_norms
 from sklstm._regressor import LSTMRegressor
 from sklstm._training import TailSplit
 from sklstm._window import make_windows
@@ -64,11 +64,14 @@ class LSTMForecaster(BaseForecaster):
     """A (peephole) LSTM forecaster for sktime, trained on sliding windows of the series.
 
     The series is cut into windows of ``lookback`` steps with
-    :func:`sklstm.make_windows`; each window is divided by its own level (the
+    :func:`sklstm.make_windows`; each window is normalised by its own level (the
     mean absolute value of every target column over the window), so the network
     learns the *shape* of the next steps relative to the recent level and keeps
-    up with trends and growing seasonal swings. An :class:`sklstm.LSTMRegressor`
-    is trained on these windows; ``n_models`` of them, seeded differently, are
+    up with trends and growing seasonal swings. By default two kinds of networks
+    are trained: one sees each window divided by its level, the other sees the
+    change from the window's last value divided by its level
+    (``window_scaling="both"``). Each kind is an :class:`sklstm.LSTMRegressor`
+    trained on these windows; ``n_models`` of each, seeded differently, are
     averaged.
 
     Parameters
@@ -86,16 +89,30 @@ class LSTMForecaster(BaseForecaster):
         ``1 .. max(fh)`` at once, so ``fh`` is needed in ``fit``.
         ``"recursive"``: a one-step network is iterated, feeding its forecasts
         back as inputs; ``fh`` may be given in ``predict`` only.
-    n_models : int, default=5
-        Number of networks trained with different seeds whose forecasts are
-        averaged (a seed ensemble: smoother, more accurate forecasts on small
-        series at ``n_models`` times the training cost).
-    window_scaling : bool, default=True
-        Divide every window (inputs and targets) by the mean absolute value of
-        its ``lookback`` steps, per target column. If False, the target columns
-        are standardised with the mean and standard deviation of the training
-        series instead (the level then is an input, useful for series that
-        revert to a fixed mean).
+    n_models : int, default=3
+        Number of networks trained with different seeds, for each window
+        normalisation, whose forecasts are averaged (a seed ensemble: smoother,
+        more accurate forecasts on small series). ``window_scaling="both"``
+        trains ``2 * n_models`` networks.
+    window_scaling : {"both", "mean", "last"} or bool, default="both"
+        How each window (inputs and targets, per target column) is normalised
+        before the network sees it:
+
+        - ``"mean"`` (or True): divided by the window's level, the mean absolute
+          value of its ``lookback`` steps. The network forecasts the next steps
+          relative to the recent level; strong on trends with seasonality that
+          grows with the level.
+        - ``"last"``: the window's last value is subtracted, then the result is
+          divided by the level. The network forecasts the change from the last
+          observation (its zero is the naive forecast); strong on series that
+          wander like random walks.
+        - ``"both"``: ``n_models`` networks of each kind; their forecasts, in the
+          series' units, are averaged with equal weight. The most accurate
+          default in the selection runs (docs/forecasting_benchmark.rst).
+        - False: no window normalisation; the target columns are standardised
+          with the mean and standard deviation of the training series instead
+          (the level then is an input, useful for series that revert to a fixed
+          mean).
     hidden_size : int, default=64
         Number of units in each LSTM layer.
     num_layers : int, default=1
@@ -139,7 +156,13 @@ class LSTMForecaster(BaseForecaster):
     regressor_ : LSTMRegressor
         The first (or only) trained network.
     regressors_ : list of LSTMRegressor
-        All ``n_models`` trained networks.
+        All trained networks: ``n_models`` per window normalisation.
+    regressor_modes_ : list of str
+        The window normalisation (``"mean"``, ``"last"`` or ``"none"``) of each
+        network in ``regressors_``.
+    scaling_stats_ : dict
+        Per window normalisation, the statistics that standardise the network's
+        inputs and outputs.
     lookback_ : int
         The lookback actually used.
     horizon_ : int
@@ -154,8 +177,11 @@ class LSTMForecaster(BaseForecaster):
         Where ``residual_scale_`` was measured.
     n_residual_origins_ : int
         Number of forecast origins ``residual_scale_`` was measured on.
+    pretrained_regressors_ : dict of str to LSTMRegressor
+        After :meth:`pretrain`: the global network trained on a panel of series,
+        one per window normalisation.
     pretrained_regressor_ : LSTMRegressor
-        After :meth:`pretrain`: the global network trained on a panel of series.
+        After :meth:`pretrain`: the first of ``pretrained_regressors_``.
 
     See Also
     --------
@@ -185,10 +211,11 @@ class LSTMForecaster(BaseForecaster):
     than the (smaller) training errors; in backtests the 90 % intervals cover
     somewhat over 80 % of the points (docs/forecasting_benchmark.rst).
 
-    **Global models.** :meth:`pretrain` on a panel trains one network on the
-    windows of all series (they share the scale-free representation); ``fit``
-    then fine-tunes copies of it on the one series (warm start, early stopping
-    on the series' newest windows). Without ``pretrain``, panel and
+    **Global models.** :meth:`pretrain` on a panel trains one network (per
+    window normalisation) on the windows of all series (they share the
+    scale-free representation); ``fit`` then fine-tunes copies of it on the one
+    series (warm start, early stopping on the series' newest windows). Without
+    ``pretrain``, panel and
     hierarchical ``y`` are forecast series by series (one model each).
     ``pretrain`` streams the windows of the panel batch by batch from one
     copy of the data (memory grows with the number of points, not points x
@@ -246,7 +273,7 @@ class LSTMForecaster(BaseForecaster):
         "lookback": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "strategy": [StrOptions({"direct", "recursive"})],
         "n_models": [Interval(Integral, 1, None, closed="left")],
-        "window_scaling": ["boolean"],
+        "window_scaling": ["boolean", StrOptions({"both", "mean", "last"})],
         **{name: BaseLSTM._parameter_constraints[name] for name in _REGRESSOR_PARAMS},
         "random_state": BaseLSTM._parameter_constraints["random_state"],
     }
@@ -255,8 +282,8 @@ class LSTMForecaster(BaseForecaster):
         self,
         lookback="auto",
         strategy="direct",
-        n_models=5,
-        window_scaling=True,
+        n_models=3,
+        window_scaling="both",
         hidden_size=64,
         num_layers=1,
         dropout=0.0,
@@ -306,8 +333,20 @@ class LSTMForecaster(BaseForecaster):
         )
 
     def _seeds(self) -> list[int]:
+        """One seed per network: ``n_models`` for each window normalisation, in order."""
         rng = check_random_state(self.random_state)
-        return [int(s) for s in rng.randint(_INT32_MAX, size=self.n_models)]
+        size = self.n_models * len(self._modes())
+        return [int(s) for s in rng.randint(_INT32_MAX, size=size)]
+
+    def _modes(self) -> list[str]:
+        """The window normalisations trained: ``["mean", "last"]`` for ``"both"``."""
+        if self.window_scaling == "both":
+            return ["mean", "last"]
+        if self.window_scaling is True:
+            return ["mean"]
+        if self.window_scaling is False:
+            return ["none"]
+        return [self.window_scaling]
 
     def _new_regressor(self, seed: int) -> LSTMRegressor:
         params = {name: getattr(self, name) for name in _REGRESSOR_PARAMS}
@@ -368,19 +407,37 @@ class LSTMForecaster(BaseForecaster):
             future = _as_steps(future, n_rows, horizon, Xa.shape[1])
         return np.asarray(past, dtype=np.float64), future, targets
 
-    def _levels(self, past_y: np.ndarray, floor: np.ndarray) -> np.ndarray:
-        """Per-window, per-column level (m, ny): mean |y| over the window, or 1 without scaling."""
-        if not self.window_scaling:
-            return np.ones(past_y.shape[::2])
-        return np.maximum(np.abs(past_y).mean(axis=1), floor)
+    @staticmethod
+    def _window_norm(past_y: np.ndarray, st) -> tuple[np.ndarray, np.ndarray]:
+        """Per-window, per-column ``(offset, level)``, each (m, ny): y -> (y - offset) / level.
+
+        The level is the mean |y| over the window (1 in mode ``"none"``); the offset is the
+        window's last value in mode ``"last"``, else 0. ``st`` holds the mode and the floor.
+        """
+        mode = st["mode"]
+        offsets = past_y[:, -1, :].copy() if mode == "last" else np.zeros(past_y.shape[::2])
+        if mode == "none":
+            return offsets, np.ones(past_y.shape[::2])
+        return offsets, np.maximum(np.abs(past_y).mean(axis=1), st["level_floor"])
+
+    @staticmethod
+    def _to_net(values, norm, st):
+        """Target-channel values (m, T, ny) in the network's units."""
+        offsets, levels = norm
+        return ((values - offsets[:, None, :]) / levels[:, None, :] - st["y_loc"]) / st["y_scale"]
+
+    @staticmethod
+    def _from_net(out, norm, st):
+        """Network outputs (m, T, ny) back in the series' units."""
+        offsets, levels = norm
+        return (out * st["y_scale"] + st["y_loc"]) * levels[:, None, :] + offsets[:, None, :]
 
     def _features(self, past, future, stats_):
-        """Network inputs (m, L [+ F], C) and window levels (m, ny) from raw windows."""
+        """Network inputs (m, L [+ F], C) and window ``(offsets, levels)`` from raw windows."""
         ny = stats_["n_targets"]
         past_y = past[:, :, :ny]
-        levels = self._levels(past_y, stats_["level_floor"])
-        y_part = (past_y / levels[:, None, :] - stats_["y_loc"]) / stats_["y_scale"]
-        parts = [y_part]
+        norm = self._window_norm(past_y, stats_)
+        parts = [self._to_net(past_y, norm, stats_)]
         if past.shape[2] > ny:
             parts.append((past[:, :, ny:] - stats_["x_loc"]) / stats_["x_scale"])
         seq = np.concatenate(parts, axis=2)
@@ -396,9 +453,9 @@ class LSTMForecaster(BaseForecaster):
                 axis=2,
             )
             seq = np.concatenate([np.concatenate([seq, marker], axis=2), future_part], axis=1)
-        return seq.astype(np.float32), levels
+        return seq.astype(np.float32), norm
 
-    def _fit_stats(self, series, lookback):
+    def _fit_stats(self, series, lookback, mode):
         """Scaling statistics from the training series (list of (Y, Xa)), as plain lists.
 
         ``level_floor`` keeps window levels away from zero; ``y_loc`` / ``y_scale``
@@ -409,19 +466,26 @@ class LSTMForecaster(BaseForecaster):
         Ys = np.concatenate([Y for Y, _ in series])
         floor = np.abs(Ys).mean(axis=0) * 1e-3
         floor[floor == 0] = 1.0
-        if self.window_scaling:
+        if mode != "none":
             scaled = []
             for Y, _ in series:
                 past, _ = make_windows(Y, lookback=lookback)
                 past = np.asarray(past, dtype=np.float64)
-                levels = np.maximum(np.abs(past).mean(axis=1), floor)
-                scaled.append((past / levels[:, None, :]).reshape(-1, n_targets))
+                norm = self._window_norm(past, {"mode": mode, "level_floor": floor})
+                offsets, levels = norm
+                scaled.append(((past - offsets[:, None]) / levels[:, None]).reshape(-1, n_targets))
             scaled = np.concatenate(scaled)
             y_loc, y_scale = scaled.mean(axis=0), scaled.std(axis=0)
         else:
             y_loc, y_scale = Ys.mean(axis=0), Ys.std(axis=0)
         y_scale[y_scale < 1e-12] = 1.0
-        out = {"n_targets": n_targets, "level_floor": floor, "y_loc": y_loc, "y_scale": y_scale}
+        out = {
+            "mode": mode,
+            "n_targets": n_targets,
+            "level_floor": floor,
+            "y_loc": y_loc,
+            "y_scale": y_scale,
+        }
         if series[0][1] is not None:
             Xs = np.concatenate([Xa for _, Xa in series])
             x_scale = Xs.std(axis=0)
@@ -449,8 +513,8 @@ class LSTMForecaster(BaseForecaster):
         train_parts, valid_parts = [], []
         for Y, Xa in series:
             past, future, targets = self._windows(Y, Xa, lookback, horizon)
-            seq, levels = self._features(past, future, st)
-            targ = (targets / levels[:, None, :] - st["y_loc"]) / st["y_scale"]
+            seq, norm = self._features(past, future, st)
+            targ = self._to_net(targets, norm, st)
             m = len(seq)
             weights = np.ones(m)
             n_val = _n_valid(m, self.validation_fraction) if validation and m >= 2 else 0
@@ -500,7 +564,8 @@ class LSTMForecaster(BaseForecaster):
         self._hist_X = None if X is None else X.loc[y.index].copy()
         Y, Xa = self._arrays(y, X)
 
-        pretrained = getattr(self, "pretrained_regressor_", None)
+        seeds = iter(self._seeds())
+        pretrained = getattr(self, "pretrained_regressors_", None)
         if pretrained is not None:
             stats_ = self.pretrain_stats_
             lookback = self.pretrain_lookback_
@@ -511,17 +576,24 @@ class LSTMForecaster(BaseForecaster):
                     f"horizon of {horizon}; fit needs a series of at least "
                     f"{lookback + horizon} time points, got {len(Y)}."
                 )
-            regressors = [copy.deepcopy(pretrained) for _ in range(self.n_models)]
-            for reg, seed in zip(regressors, self._seeds(), strict=True):
-                reg.set_params(random_state=seed)
             warm = True
         else:
             lookback = self._effective_lookback(len(Y), horizon, fh, "y")
-            stats_ = self._fit_stats([(Y, Xa)], lookback)
-            regressors = [self._new_regressor(seed) for seed in self._seeds()]
+            stats_ = {mode: self._fit_stats([(Y, Xa)], lookback, mode) for mode in self._modes()}
             warm = False
-        X_train, y_train, w, n_valid = self._training_set([(Y, Xa)], lookback, horizon, stats_)
-        self.regressors_ = self._train(regressors, X_train, y_train, w, n_valid, warm)
+        self.regressors_, self.regressor_modes_ = [], []
+        training = {}
+        for mode, st in stats_.items():
+            training[mode] = self._training_set([(Y, Xa)], lookback, horizon, st)
+            if warm:
+                regressors = [copy.deepcopy(pretrained[mode]) for _ in range(self.n_models)]
+                for reg in regressors:
+                    reg.set_params(random_state=next(seeds))
+            else:
+                regressors = [self._new_regressor(next(seeds)) for _ in range(self.n_models)]
+            self.regressors_ += self._train(regressors, *training[mode], warm)
+            self.regressor_modes_ += [mode] * self.n_models
+        n_valid = training[mode][3]
         self.regressor_ = self.regressors_[0]
         self.lookback_ = int(lookback)
         self.horizon_ = int(horizon)
@@ -529,22 +601,25 @@ class LSTMForecaster(BaseForecaster):
         self.interval_source_ = "validation" if n_valid else "in-sample"
         self.residual_scale_ = self._residual_scale(Y, Xa, fh)
         if n_valid and not warm:
-            self._refit_all(X_train, y_train)
+            self._refit_all(training)
         return self
 
-    def _refit_all(self, X_train, y_train):
+    def _refit_all(self, training):
         """Retrain on every window (the held-out tail too) for the epochs early stopping chose."""
         refitted = []
-        for reg, seed in zip(self.regressors_, self._seeds(), strict=True):
+        for reg, mode, seed in zip(
+            self.regressors_, self.regressor_modes_, self._seeds(), strict=True
+        ):
             valid = np.asarray(reg.history_[:, "valid_loss"], dtype=np.float64)
             n_epochs = int(np.argmin(valid)) + 1
             new = self._new_regressor(seed).set_params(early_stopping=False, max_iter=n_epochs)
+            X_train, y_train = training[mode][:2]
             refitted.append(new.fit(X_train, y_train))
         self.regressors_ = refitted
         self.regressor_ = refitted[0]
 
     def _check_pretrained(self, Y, Xa, horizon):
-        stats_ = self.pretrain_stats_
+        stats_ = next(iter(self.pretrain_stats_.values()))
         if Y.shape[1] != stats_["n_targets"]:
             raise ValueError(
                 f"{type(self).__name__} was pretrained on {stats_['n_targets']} target "
@@ -582,15 +657,17 @@ class LSTMForecaster(BaseForecaster):
             self._hist_X = update_data(self._hist_X, X)
         if update_params:
             Y, Xa = self._arrays(self._hist_y, self._hist_X)
-            # Networks retrained after early stopping hold nothing out any more.
-            X_train, y_train, w, n_valid = self._training_set(
-                [(Y, Xa)],
-                self.lookback_,
-                self.horizon_,
-                self.scaling_stats_,
-                validation=self.regressor_.early_stopping,
-            )
-            self._train(self.regressors_, X_train, y_train, w, n_valid, warm=True)
+            for mode, st in self.scaling_stats_.items():
+                # Networks retrained after early stopping hold nothing out any more.
+                training = self._training_set(
+                    [(Y, Xa)],
+                    self.lookback_,
+                    self.horizon_,
+                    st,
+                    validation=self.regressor_.early_stopping,
+                )
+                regressors = self._networks(mode)
+                self._train(regressors, *training, warm=True)
         return self
 
     def _predict(self, fh, X=None):
@@ -618,21 +695,37 @@ class LSTMForecaster(BaseForecaster):
 
     # ---- forecasting --------------------------------------------------------------
 
-    def _network_output(self, seq):
-        """Mean output of the ensemble on inputs ``seq``: (m, horizon_ * ny), float64."""
-        outs = [reg.predict(seq).reshape(len(seq), -1) for reg in self.regressors_]
-        return np.mean(outs, axis=0).astype(np.float64)
+    def _networks(self, mode):
+        """The trained networks of one window normalisation."""
+        return [
+            r for r, m in zip(self.regressors_, self.regressor_modes_, strict=True) if m == mode
+        ]
+
+    def _ensemble(self, past, future, n_out, members=None):
+        """Forecasts (m, n_out, ny) of the whole ensemble from raw windows, and their levels.
+
+        ``members``: (scaling statistics, networks) per window normalisation; default the
+        fitted ones. Each normalisation's networks are averaged in its own units, mapped
+        back to the series' units, and the normalisations are averaged with equal weight.
+        """
+        if members is None:
+            members = [(st, self._networks(mode)) for mode, st in self.scaling_stats_.items()]
+        paths = []
+        for st, networks in members:
+            st = self._as_arrays(st)
+            seq, norm = self._features(past, future, st)
+            outs = [reg.predict(seq).reshape(len(seq), -1) for reg in networks]
+            out = np.mean(outs, axis=0).astype(np.float64).reshape(len(seq), n_out, -1)
+            paths.append(self._from_net(out, norm, st))
+        # Every mode's level is the window's mean |y| (1 without scaling): the same for all.
+        return np.mean(paths, axis=0), norm[1]
 
     def _forecast_windows(self, past, future, n_steps):
         """Forecasts (m, n_steps, ny) from raw past windows and future X (m, >= n_steps, nx)."""
-        st = self._as_arrays(self.scaling_stats_)
-        ny = st["n_targets"]
+        ny = next(iter(self.scaling_stats_.values()))["n_targets"]
         if self.strategy == "direct":
-            seq, levels = self._features(
-                past, None if future is None else future[:, : self.horizon_], st
-            )
-            out = self._network_output(seq).reshape(len(seq), self.horizon_, ny)
-            out = (out * st["y_scale"] + st["y_loc"]) * levels[:, None, :]
+            fut = None if future is None else future[:, : self.horizon_]
+            out, levels = self._ensemble(past, fut, self.horizon_)
             return out[:, :n_steps], levels
         # recursive: one step at a time, feeding the forecast back in.
         m, lookback = past.shape[:2]
@@ -641,11 +734,10 @@ class LSTMForecaster(BaseForecaster):
         first_levels = None
         for k in range(n_steps):
             fut = None if future is None else future[:, k : k + 1]
-            seq, levels = self._features(window, fut, st)
+            out, levels = self._ensemble(window, fut, 1)
             if first_levels is None:
                 first_levels = levels
-            out = self._network_output(seq).reshape(m, 1, ny)
-            step = (out[:, 0] * st["y_scale"] + st["y_loc"]) * levels
+            step = out[:, 0]
             path[:, k] = step
             if k + 1 < n_steps:
                 new_row = np.empty((m, 1, window.shape[2]))
@@ -783,27 +875,33 @@ class LSTMForecaster(BaseForecaster):
         shortest = min(len(Y) for Y, _ in series)
         lookback = self._effective_lookback(shortest, horizon, fh, "the shortest pretrain series")
         values, offsets = self._panel_values(series)
-        stats_ = self._panel_stats(values, offsets, series[0][0].shape[1], lookback)
-        # One global network: the panel has data enough; fit copies it n_models times.
-        regressor = self._new_regressor(self._seeds()[0])
-        dataset = self._panel_windows(values, offsets, lookback, horizon, stats_)
-        self._train_panel(regressor, dataset, warm=False)
-        self.pretrained_regressor_ = regressor
+        # One global network per window normalisation: the panel has data enough; fit
+        # copies each n_models times.
+        seeds = self._seeds()[:: self.n_models]
+        self.pretrain_stats_, self.pretrained_regressors_ = {}, {}
+        for mode, seed in zip(self._modes(), seeds, strict=True):
+            st = self._panel_stats(values, offsets, series[0][0].shape[1], lookback, mode)
+            regressor = self._new_regressor(seed)
+            dataset = self._panel_windows(values, offsets, lookback, horizon, st)
+            self._train_panel(regressor, dataset, warm=False)
+            self.pretrain_stats_[mode] = st
+            self.pretrained_regressors_[mode] = regressor
+        self.pretrained_regressor_ = next(iter(self.pretrained_regressors_.values()))
         self.pretrain_lookback_ = int(lookback)
         self.pretrain_horizon_ = int(horizon)
-        self.pretrain_stats_ = stats_
         self.n_pretrain_series_ = len(series)
         return self
 
     def _pretrain_update(self, y, X=None, fh=None):
-        if getattr(self, "pretrained_regressor_", None) is None:
+        if getattr(self, "pretrained_regressors_", None) is None:
             return self._pretrain(y, X=X, fh=fh)
         series = self._panel_series(y, X)
         values, offsets = self._panel_values(series)
-        dataset = self._panel_windows(
-            values, offsets, self.pretrain_lookback_, self.pretrain_horizon_, self.pretrain_stats_
-        )
-        self._train_panel(self.pretrained_regressor_, dataset, warm=True)
+        for mode, st in self.pretrain_stats_.items():
+            dataset = self._panel_windows(
+                values, offsets, self.pretrain_lookback_, self.pretrain_horizon_, st
+            )
+            self._train_panel(self.pretrained_regressors_[mode], dataset, warm=True)
         self.n_pretrain_series_ += len(series)
         return self
 
@@ -817,20 +915,26 @@ class LSTMForecaster(BaseForecaster):
         offsets = np.cumsum([0] + [len(b) for b in blocks])
         return np.ascontiguousarray(np.concatenate(blocks), dtype=np.float64), offsets
 
-    def _panel_stats(self, values, offsets, n_targets, lookback):
+    def _panel_stats(self, values, offsets, n_targets, lookback, mode):
         """``_fit_stats`` over a panel in bounded memory (no window is materialised)."""
         Ys = values[:, :n_targets]
         floor = np.abs(Ys).mean(axis=0) * 1e-3
         floor[floor == 0] = 1.0
-        if self.window_scaling:
+        if mode != "none":
             # The windows _fit_stats cuts: every start with one step after the window.
             starts = np.concatenate([np.arange(a, b - lookback) for a, b in pairwise(offsets)])
-            levels = window_levels(Ys, starts, lookback, floor)
-            y_loc, y_scale = scaled_moments(Ys, starts, levels, lookback)
+            shifts, levels = window_norms(Ys, starts, lookback, floor, mode)
+            y_loc, y_scale = scaled_moments(Ys, starts, shifts, levels, lookback)
         else:
             y_loc, y_scale = Ys.mean(axis=0), Ys.std(axis=0)
         y_scale[y_scale < 1e-12] = 1.0
-        out = {"n_targets": n_targets, "level_floor": floor, "y_loc": y_loc, "y_scale": y_scale}
+        out = {
+            "mode": mode,
+            "n_targets": n_targets,
+            "level_floor": floor,
+            "y_loc": y_loc,
+            "y_scale": y_scale,
+        }
         if values.shape[1] > n_targets:
             Xs = values[:, n_targets:]
             x_scale = Xs.std(axis=0)
@@ -863,14 +967,14 @@ class LSTMForecaster(BaseForecaster):
             valid_w.append(weights[m - n_val :])
         starts = np.concatenate(train + valid)
         weights = np.concatenate(train_w + valid_w)
-        if self.window_scaling:
-            levels = window_levels(values[:, :ny], starts, lookback, st["level_floor"])
-        else:
-            levels = np.ones((len(starts), ny))
+        shifts, levels = window_norms(
+            values[:, :ny], starts, lookback, st["level_floor"], st["mode"]
+        )
         dataset = PanelWindows(
             values,
             starts,
             levels,
+            shifts=shifts,
             lookback=lookback,
             horizon=horizon,
             n_targets=ny,
@@ -904,10 +1008,10 @@ class LSTMForecaster(BaseForecaster):
             Forecasts indexed like ``y`` (instance level(s), time), one row per
             series and step, one column per target.
         """
-        reg = getattr(self, "pretrained_regressor_", None)
-        if reg is None:
+        networks = getattr(self, "pretrained_regressors_", None)
+        if networks is None:
             raise ValueError(f"{type(self).__name__}.forecast_panel needs pretrain first.")
-        if "x_loc" in self.pretrain_stats_:
+        if "x_loc" in next(iter(self.pretrain_stats_.values())):
             raise ValueError(
                 "forecast_panel does not take exogenous X yet; the network was pretrained "
                 "with X: use fit / predict per series."
@@ -923,7 +1027,7 @@ class LSTMForecaster(BaseForecaster):
                 f"ahead; fh reaches {n_steps}."
             )
         frame = y.to_frame() if isinstance(y, pd.Series) else y
-        lookback, st = self.pretrain_lookback_, self._as_arrays(self.pretrain_stats_)
+        lookback = self.pretrain_lookback_
         keys, cutoffs, pasts = [], [], []
         for key, y_i in frame.groupby(level=list(range(frame.index.nlevels - 1)), sort=False):
             if len(y_i) < lookback:
@@ -936,16 +1040,14 @@ class LSTMForecaster(BaseForecaster):
             pasts.append(y_i.to_numpy(dtype=np.float64)[-lookback:])
         window = np.stack(pasts)  # (n_series, lookback, ny): one window per series
         m, ny = len(window), window.shape[2]
+        members = [(st, [networks[mode]]) for mode, st in self.pretrain_stats_.items()]
         if self.strategy == "direct":
-            seq, levels = self._features(window, None, st)
-            out = reg.predict(seq).astype(np.float64).reshape(m, self.pretrain_horizon_, ny)
-            path = (out * st["y_scale"] + st["y_loc"]) * levels[:, None, :]
+            path, _ = self._ensemble(window, None, self.pretrain_horizon_, members)
         else:
             path = np.empty((m, n_steps, ny))
             for k in range(n_steps):
-                seq, levels = self._features(window, None, st)
-                out = reg.predict(seq).astype(np.float64).reshape(m, ny)
-                path[:, k] = (out * st["y_scale"] + st["y_loc"]) * levels
+                out, _ = self._ensemble(window, None, 1, members)
+                path[:, k] = out[:, 0]
                 window = np.concatenate([window[:, 1:], path[:, k : k + 1]], axis=1)
         values = path[:, steps - 1].reshape(m * len(steps), ny)
         index = pd.MultiIndex.from_tuples(
@@ -997,8 +1099,8 @@ class LSTMForecaster(BaseForecaster):
         >>> from sklstm import LSTMForecaster
         >>> forecaster = LSTMForecaster(lookback=12, max_iter=5, n_models=2, random_state=0)
         >>> ax = forecaster.fit(load_airline(), fh=[1, 2]).plot_history()
-        >>> len(ax.get_lines())  # the training loss of each of the 2 networks
-        2
+        >>> len(ax.get_lines())  # 2 networks for each of the 2 window normalisations
+        4
         """
         from sklstm._plotting import plot_history
 

@@ -145,6 +145,7 @@ def test_defaults_and_regressor_are_the_shared_core():
         ({"hidden_size": -1}, "hidden_size"),
         ({"validation_fraction": 1.5}, "validation_fraction"),
         ({"peephole": "sometimes"}, "peephole"),
+        ({"window_scaling": "median"}, "window_scaling"),
     ],
 )
 def test_invalid_parameters_raise_clear_value_errors(params, match):
@@ -180,6 +181,53 @@ def test_learns_a_trending_seasonal_series(strategy):
     score = MeanAbsoluteScaledError(sp=12)(test, f.predict(), y_train=train)
     # Seasonal naive scores about 1.0 here (it misses one year of trend).
     assert score < 0.5
+
+
+@pytest.mark.parametrize("mode", ["mean", "last", "none"])
+def test_window_normalisations_round_trip(mode):
+    """(y - offset) / level, standardised, and back: the identity for every mode."""
+    f = LSTMForecaster(window_scaling={"none": False}.get(mode, mode))
+    rng = np.random.RandomState(0)
+    past = 50 + rng.normal(size=(7, 12, 2)).cumsum(axis=1)
+    (fitted_mode,) = f._modes()
+    assert fitted_mode == mode
+    st = f._as_arrays(f._fit_stats([(past[0], None)], 6, mode))
+    seq, norm = f._features(past, None, st)
+    offsets, levels = norm
+    np.testing.assert_allclose(f._from_net(f._to_net(past, norm, st), norm, st), past)
+    np.testing.assert_allclose(seq, f._to_net(past, norm, st), rtol=1e-6)
+    if mode == "last":
+        # The network's zero is the naive forecast: the last step maps to -loc / scale.
+        np.testing.assert_array_equal(offsets, past[:, -1])
+        np.testing.assert_allclose(
+            seq[:, -1], np.broadcast_to(-st["y_loc"] / st["y_scale"], (7, 2))
+        )
+    if mode != "none":
+        np.testing.assert_allclose(levels, np.abs(past).mean(axis=1))
+    else:
+        assert np.all(levels == 1) and np.all(offsets == 0)
+
+
+def test_both_normalisations_are_averaged_with_equal_weight():
+    y = _seasonal(72, trend=0.05)
+    f = LSTMForecaster(random_state=0, **{**FAST, "n_models": 2, "max_iter": 5})
+    assert f.window_scaling == "both"
+    f.fit(y, fh=[1, 2, 3])
+    assert f.regressor_modes_ == ["mean", "mean", "last", "last"]
+    assert len(f.regressors_) == 4 and set(f.scaling_stats_) == {"mean", "last"}
+    # Each kind's networks are averaged in its own units, mapped back, then averaged.
+    past = y.to_numpy()[-f.lookback_ :][None, :, None]
+    per_mode = []
+    for mode in ["mean", "last"]:
+        st = f._as_arrays(f.scaling_stats_[mode])
+        seq, norm = f._features(past, None, st)
+        nets = [r for r, m in zip(f.regressors_, f.regressor_modes_, strict=True) if m == mode]
+        out = np.mean([r.predict(seq) for r in nets], axis=0).reshape(1, 3, 1)
+        per_mode.append(f._from_net(out, norm, st)[0, :, 0])
+    np.testing.assert_allclose(f.predict().to_numpy(), np.mean(per_mode, axis=0), rtol=1e-10)
+    assert not np.allclose(per_mode[0], per_mode[1])  # two different models
+    # Different seeds for every network.
+    assert len({r.random_state for r in f.regressors_}) == 4
 
 
 def test_exogenous_x_is_used():
@@ -295,6 +343,8 @@ def test_pretrain_trains_one_global_model_and_fit_adapts_it():
     global_model = LSTMForecaster(random_state=0, **params).pretrain(panel, fh=fh)
     assert global_model.state == "pretrained"
     assert global_model.n_pretrain_series_ == 8
+    assert set(global_model.pretrained_regressors_) == {"mean", "last"}
+    assert global_model.pretrained_regressor_ is global_model.pretrained_regressors_["mean"]
     pretrained_weights = {
         k: v.clone() for k, v in global_model.pretrained_regressor_.module_.state_dict().items()
     }
@@ -307,6 +357,7 @@ def test_pretrain_trains_one_global_model_and_fit_adapts_it():
         # (set_params would reset it to "new": sktime's contract for pretrained state.)
         f.fit(train, fh=fh)
         assert f.lookback_ == global_model.pretrain_lookback_
+        assert f.regressor_modes_ == ["mean", "last"]
         pred = f.predict()
         scores_global.append(np.abs(pred.to_numpy() - test.to_numpy()).mean())
         scores_naive.append(np.abs(train.iloc[-12:-6].to_numpy() - test.to_numpy()).mean())

@@ -35,10 +35,11 @@ def _panel(n_series, n_points, seed=0, exog=False):
 @pytest.mark.parametrize(
     "params, exog",
     [
-        ({"strategy": "direct"}, False),
-        ({"strategy": "direct"}, True),
+        ({"strategy": "direct", "window_scaling": "mean"}, False),
+        ({"strategy": "direct", "window_scaling": "last"}, False),
+        ({"strategy": "direct", "window_scaling": "last"}, True),
         ({"strategy": "recursive", "window_scaling": False}, True),
-        ({"strategy": "direct", "early_stopping": False}, False),
+        ({"strategy": "direct", "early_stopping": False, "window_scaling": "mean"}, False),
     ],
 )
 def test_streamed_windows_equal_the_materialised_ones(params, exog):
@@ -48,10 +49,13 @@ def test_streamed_windows_equal_the_materialised_ones(params, exog):
     horizon = 1 if params["strategy"] == "recursive" else 3
     series = f._panel_series(y, X)
     values, offsets = f._panel_values(series)
-    stats_ = f._fit_stats(series, 6)
-    streamed_stats = f._panel_stats(values, offsets, 1, 6)
+    (mode,) = f._modes()
+    stats_ = f._fit_stats(series, 6, mode)
+    streamed_stats = f._panel_stats(values, offsets, 1, 6, mode)
+    assert streamed_stats.pop("mode") == stats_.pop("mode") == mode
     for key, value in stats_.items():
         np.testing.assert_allclose(streamed_stats[key], value, rtol=1e-12, err_msg=key)
+    stats_["mode"] = mode
     X_train, y_train, w, n_valid = f._training_set(series, 6, horizon, stats_)
     dataset = f._panel_windows(values, offsets, 6, horizon, stats_)
     rows = np.arange(len(dataset))
@@ -89,11 +93,19 @@ def test_pretrain_memory_grows_with_points_not_points_times_lookback():
     assert np.isfinite(f.pretrained_regressor_.loss_curve_).all()
 
 
-@pytest.mark.parametrize("strategy", ["direct", "recursive"])
-def test_forecast_panel_is_one_batched_forward(strategy, monkeypatch):
+@pytest.mark.parametrize(
+    "strategy, window_scaling", [("direct", "both"), ("recursive", "both"), ("direct", "last")]
+)
+def test_forecast_panel_is_one_batched_forward(strategy, window_scaling, monkeypatch):
     y, _ = _panel(6, 60)
     f = LSTMForecaster(
-        lookback=8, hidden_size=4, max_iter=3, n_models=1, strategy=strategy, random_state=0
+        lookback=8,
+        hidden_size=4,
+        max_iter=3,
+        n_models=1,
+        strategy=strategy,
+        window_scaling=window_scaling,
+        random_state=0,
     ).pretrain(y, fh=[1, 2, 3])
     reg = f.pretrained_regressor_
     calls = []
@@ -103,7 +115,9 @@ def test_forecast_panel_is_one_batched_forward(strategy, monkeypatch):
     )
     pred = f.forecast_panel(y, fh=[1, 2, 3])
     n_steps = 1 if strategy == "direct" else 3
-    assert calls == [6] * n_steps  # every series in each network call
+    n_networks = len(f.pretrained_regressors_)  # one global network per normalisation
+    assert n_networks == (2 if window_scaling == "both" else 1)
+    assert calls == [6] * n_steps * n_networks  # every series in each network call
     assert pred.shape == (6 * 3, 1) and list(pred.columns) == ["y"]
     assert pred.index.names == ["instance", "time"]
     assert list(pred.loc["s2"].index) == [60, 61, 62]

@@ -60,7 +60,10 @@ def test_forecaster_draws_every_network():
         f.plot_history()
     ax = f.fit(load_airline(), fh=[1, 2]).plot_history()
     labels = [line.get_label() for line in ax.get_lines()]
-    assert labels == ["network 0: training loss", "network 1: training loss"]
+    assert labels == [  # two networks for each window normalisation
+        f"network {k} ({mode}): training loss"
+        for k, mode in enumerate(["mean", "mean", "last", "last"])
+    ]
     for line, reg in zip(ax.get_lines(), f.regressors_, strict=True):
         np.testing.assert_allclose(line.get_ydata(), reg.loss_curve_)
     plt.close("all")
