@@ -181,7 +181,7 @@ def main():
     table = scores.copy()
     table.insert(0, "h", [DATASETS[n][2] for n in table.index])
     table.insert(0, "sp", [DATASETS[n][1] for n in table.index])
-    print(table.round(2).to_string())
+    print(table.round(3).to_string())
     print("\ngeometric mean of MASE per model")
     print(geometric_mean(scores).round(3).to_string())
     anchors = ["airline", "shampoo", "lynx"]
