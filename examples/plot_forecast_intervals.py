@@ -7,9 +7,11 @@ year of the monthly airline passenger series (shipped with sktime) from the
 eleven years before it, with 90 % prediction intervals, and sktime's
 ``plot_series`` draws them.
 
-The forecaster scales every window by its own level, so it follows the
-series' trend and its growing seasonal swings; the interval widths come from
-its errors on the held-out newest windows (see the class docstring).
+The forecaster normalises every window by its own level, so it follows the
+series' trend and its growing seasonal swings (by default half of its networks
+forecast relative to the window's level, half the change from its last value);
+the interval widths come from its errors on the held-out newest windows (see
+the class docstring).
 """
 
 # %%
