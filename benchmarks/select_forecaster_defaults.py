@@ -36,7 +36,7 @@ from joblib import Parallel, delayed  # noqa: E402
 # name: parameters given to LSTMForecaster on top of random_state (empty: the defaults)
 CANDIDATES: dict[str, dict] = {
     "defaults": {},
-    # The window normalisations (the defaults before 0.2 were "mean" with 5 networks).
+    # The window normalisations (the earlier defaults were "mean" with 5 networks).
     "mean": {"window_scaling": "mean", "n_models": 5},
     "last": {"window_scaling": "last", "n_models": 5},
     "both": {"window_scaling": "both", "n_models": 3},
