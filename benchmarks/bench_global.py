@@ -61,6 +61,7 @@ def run(n_series: int, args) -> dict:
         hidden_size=args.hidden_size,
         max_iter=args.max_iter,
         n_models=1,
+        window_scaling=args.window_scaling,
         batch_size=args.batch_size,
         early_stopping=False,
         device=args.device,
@@ -108,6 +109,12 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--window-scaling",
+        default="both",
+        choices=["both", "mean", "last"],
+        help="LSTMForecaster's window_scaling; 'both' (its default) trains two global networks",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore", FutureWarning)  # sktime 1.2's remember_data notice
@@ -116,7 +123,8 @@ def main(argv=None) -> None:
         f"# bench_global: torch {torch.__version__}, device={args.device}, "
         f"threads={torch.get_num_threads()}, {args.points} points/series, "
         f"lookback={args.lookback}, fh=1..{args.horizon}, hidden_size={args.hidden_size}, "
-        f"max_iter={args.max_iter}, batch_size={args.batch_size}, n_models=1"
+        f"max_iter={args.max_iter}, batch_size={args.batch_size}, n_models=1, "
+        f"window_scaling={args.window_scaling!r}"
     )
     run(20, args)  # warm-up: lazy imports and first-call allocations are not the data
     rows = [run(n, args) for n in args.sizes]

@@ -69,7 +69,7 @@ class PanelWindows(torch.utils.data.Dataset):
         self.values = values
         self.starts = starts
         self.levels = levels
-        self.shifts = np.zeros_like(levels) if shifts is None else shifts
+        self.shifts = shifts
         self.lookback = lookback
         self.horizon = horizon
         self.n_targets = n_targets
@@ -96,17 +96,22 @@ class PanelWindows(torch.utils.data.Dataset):
         sub.__dict__.update(self.__dict__)
         sub.starts = self.starts[index]
         sub.levels = self.levels[index]
-        sub.shifts = self.shifts[index]
+        sub.shifts = None if self.shifts is None else self.shifts[index]
         sub.weights = None if self.weights is None else self.weights[index]
         return sub
+
+    def _normalise(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(values - shift) / level of the windows ``rows``; values is (b, T, n_targets)."""
+        if self.shifts is not None:
+            values = values - self.shifts[rows][:, None, :]
+        return values / self.levels[rows][:, None, :]
 
     def features(self, rows: np.ndarray) -> np.ndarray:
         """Network inputs (b, seq_len, n_channels), float32, of the windows ``rows``."""
         ny, lookback, st = self.n_targets, self.lookback, self.stats
         starts = self.starts[rows]
         past = self.values[starts[:, None] + np.arange(lookback)]  # (b, L, C): this batch only
-        levels, shifts = self.levels[rows][:, None, :], self.shifts[rows][:, None, :]
-        parts = [((past[:, :, :ny] - shifts) / levels - st["y_loc"]) / st["y_scale"]]
+        parts = [(self._normalise(past[:, :, :ny], rows) - st["y_loc"]) / st["y_scale"]]
         if past.shape[2] > ny:
             parts.append((past[:, :, ny:] - st["x_loc"]) / st["x_scale"])
         seq = np.concatenate(parts, axis=2)
@@ -130,8 +135,7 @@ class PanelWindows(torch.utils.data.Dataset):
         ny, st = self.n_targets, self.stats
         starts = self.starts[rows]
         ahead = self.values[starts[:, None] + self.lookback + np.arange(self.horizon), :ny]
-        levels, shifts = self.levels[rows][:, None, :], self.shifts[rows][:, None, :]
-        targ = ((ahead - shifts) / levels - st["y_loc"]) / st["y_scale"]
+        targ = (self._normalise(ahead, rows) - st["y_loc"]) / st["y_scale"]
         return targ.reshape(len(rows), -1).astype(np.float32)
 
     def batch(self, index: torch.Tensor):
@@ -160,12 +164,10 @@ def window_norms(Y: np.ndarray, starts: np.ndarray, lookback: int, floor, mode: 
     """``(shifts, levels)`` (each (n_windows, ny)) of the windows starting at ``starts``.
 
     The level is the mean absolute value per target column (1 in mode ``"none"``); the
-    shift is the window's last value in mode ``"last"``, else 0. As
+    shift is the window's last value in mode ``"last"``, else None (no shift). As
     ``LSTMForecaster._window_norm`` computes them, without materialising the windows.
     """
-    shifts = np.zeros((len(starts), Y.shape[1]))
-    if mode == "last":
-        shifts[:] = Y[starts + lookback - 1]
+    shifts = Y[starts + lookback - 1] if mode == "last" else None
     if mode == "none":
         return shifts, np.ones((len(starts), Y.shape[1]))
     view = sliding_window_view(Y, lookback, axis=0)  # (n - L + 1, ny, L), no copy
@@ -175,6 +177,14 @@ def window_norms(Y: np.ndarray, starts: np.ndarray, lookback: int, floor, mode: 
         part = np.abs(view[starts[first : first + size]]).mean(axis=2)
         levels[first : first + size] = np.maximum(part, floor)
     return shifts, levels
+
+
+def _scaled_chunk(view, starts, shifts, levels, chunk: slice) -> np.ndarray:
+    """(window - shift) / level of the windows ``chunk``, as (b, ny, lookback)."""
+    part = view[starts[chunk]]
+    if shifts is not None:
+        part = part - shifts[chunk, :, None]
+    return part / levels[chunk, :, None]
 
 
 def scaled_moments(Y, starts, shifts, levels, lookback: int):
@@ -188,14 +198,12 @@ def scaled_moments(Y, starts, shifts, levels, lookback: int):
     n = len(starts) * lookback
     total = np.zeros(Y.shape[1])
     for first in range(0, len(starts), size):
-        chunk = slice(first, first + size)
-        part = (view[starts[chunk]] - shifts[chunk, :, None]) / levels[chunk, :, None]
+        part = _scaled_chunk(view, starts, shifts, levels, slice(first, first + size))
         total += part.sum(axis=(0, 2))
     mean = total / n
     sq = np.zeros(Y.shape[1])
     for first in range(0, len(starts), size):
-        chunk = slice(first, first + size)
-        part = (view[starts[chunk]] - shifts[chunk, :, None]) / levels[chunk, :, None]
+        part = _scaled_chunk(view, starts, shifts, levels, slice(first, first + size))
         sq += ((part - mean[None, :, None]) ** 2).sum(axis=(0, 2))
     return mean, np.sqrt(sq / n)
 

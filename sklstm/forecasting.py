@@ -884,6 +884,7 @@ class LSTMForecaster(BaseForecaster):
             regressor = self._new_regressor(seed)
             dataset = self._panel_windows(values, offsets, lookback, horizon, st)
             self._train_panel(regressor, dataset, warm=False)
+            del dataset  # one mode's per-window arrays alive at a time
             self.pretrain_stats_[mode] = st
             self.pretrained_regressors_[mode] = regressor
         self.pretrained_regressor_ = next(iter(self.pretrained_regressors_.values()))
