@@ -10,7 +10,9 @@ series, a single train/test window each).
 
 Then the 90 % prediction intervals are backtested: an expanding-window
 ``evaluate`` on airline (four yearly folds) reports the share of held-out
-points that fall inside them (sktime's EmpiricalCoverage), next to AutoETS's.
+points that fall inside them (sktime's EmpiricalCoverage), next to AutoETS's;
+and over every series, at the held-out season and the three seasons before it
+(``run_wide_coverage``; ``--no-wide-coverage`` skips it).
 
 Needs sktime and statsmodels (for Theta and AutoETS). Runs on one CPU thread::
 
@@ -160,6 +162,38 @@ def run_coverage(seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+def run_wide_coverage(seed: int, origins=(1, 2, 3, 4)) -> pd.DataFrame:
+    """Coverage of LSTMForecaster's 90 % intervals on every series, at several origins.
+
+    Origin k forecasts the k-th season from the end from everything before it (origin 1
+    is the held-out season of the table); origins that leave fewer than two seasons of
+    training data are skipped (longley keeps origins 1 and 2).
+    """
+    rows = {}
+    for name, (loader, _, horizon, _) in DATASETS.items():
+        y = loader()
+        inside, points, n_origins = 0, 0, 0
+        for k in origins:
+            y_k = y.iloc[: len(y) - (k - 1) * horizon]
+            y_train, y_test = y_k.iloc[:-horizon], y_k.iloc[-horizon:]
+            if len(y_train) < 2 * horizon:
+                continue
+            forecaster = LSTMForecaster(random_state=seed)
+            forecaster.fit(y_train, fh=np.arange(1, horizon + 1))
+            bounds = forecaster.predict_interval(coverage=0.9)
+            lower, upper = bounds.iloc[:, 0].to_numpy(), bounds.iloc[:, 1].to_numpy()
+            truth = y_test.to_numpy()
+            inside += int(((truth >= lower) & (truth <= upper)).sum())
+            points += len(truth)
+            n_origins += 1
+        rows[name] = {"origins": n_origins, "points": points, "coverage": inside / points}
+    table = pd.DataFrame(rows).T
+    total = table["points"].sum()
+    overall = (table["coverage"] * table["points"]).sum() / total
+    table.loc["all"] = {"origins": table["origins"].sum(), "points": total, "coverage": overall}
+    return table.astype({"origins": int, "points": int}).round({"coverage": 3})
+
+
 def geometric_mean(frame: pd.DataFrame) -> pd.Series:
     return np.exp(np.log(frame.astype(float)).mean())
 
@@ -167,6 +201,11 @@ def geometric_mean(frame: pd.DataFrame) -> pd.Series:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--no-wide-coverage",
+        action="store_true",
+        help="skip the interval coverage over every series at four origins (about a minute)",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # statsmodels convergence and sktime notices
     print(
@@ -199,6 +238,9 @@ def main():
 
     print("\n90 % prediction intervals, expanding-window backtest on airline (fh=1..12)")
     print(run_coverage(args.seeds[0]).to_string())
+    if not args.no_wide_coverage:
+        print("\n90 % prediction intervals of LSTMForecaster, every series, origins 1-4")
+        print(run_wide_coverage(args.seeds[0]).to_string())
     print(f"\ntotal time {time.perf_counter() - start:.0f} s")
 
 

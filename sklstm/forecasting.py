@@ -593,7 +593,7 @@ class LSTMForecaster(BaseForecaster):
                 regressors = [self._new_regressor(next(seeds)) for _ in range(self.n_models)]
             self.regressors_ += self._train(regressors, *training[mode], warm)
             self.regressor_modes_ += [mode] * self.n_models
-        n_valid = training[mode][3]
+        n_valid = next(iter(training.values()))[3]  # the same split for every mode
         self.regressor_ = self.regressors_[0]
         self.lookback_ = int(lookback)
         self.horizon_ = int(horizon)
