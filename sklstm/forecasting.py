@@ -478,6 +478,12 @@ class LSTMForecaster(BaseForecaster):
             y_loc, y_scale = scaled.mean(axis=0), scaled.std(axis=0)
         else:
             y_loc, y_scale = Ys.mean(axis=0), Ys.std(axis=0)
+        Xs = None if series[0][1] is None else np.concatenate([Xa for _, Xa in series])
+        return self._stats_dict(mode, n_targets, floor, y_loc, y_scale, Xs)
+
+    @staticmethod
+    def _stats_dict(mode, n_targets, floor, y_loc, y_scale, Xs):
+        """The scaling statistics as plain lists; constant columns get a scale of 1."""
         y_scale[y_scale < 1e-12] = 1.0
         out = {
             "mode": mode,
@@ -486,8 +492,7 @@ class LSTMForecaster(BaseForecaster):
             "y_loc": y_loc,
             "y_scale": y_scale,
         }
-        if series[0][1] is not None:
-            Xs = np.concatenate([Xa for _, Xa in series])
+        if Xs is not None:
             x_scale = Xs.std(axis=0)
             x_scale[x_scale < 1e-12] = 1.0
             out["x_loc"], out["x_scale"] = Xs.mean(axis=0), x_scale
@@ -928,20 +933,8 @@ class LSTMForecaster(BaseForecaster):
             y_loc, y_scale = scaled_moments(Ys, starts, shifts, levels, lookback)
         else:
             y_loc, y_scale = Ys.mean(axis=0), Ys.std(axis=0)
-        y_scale[y_scale < 1e-12] = 1.0
-        out = {
-            "mode": mode,
-            "n_targets": n_targets,
-            "level_floor": floor,
-            "y_loc": y_loc,
-            "y_scale": y_scale,
-        }
-        if values.shape[1] > n_targets:
-            Xs = values[:, n_targets:]
-            x_scale = Xs.std(axis=0)
-            x_scale[x_scale < 1e-12] = 1.0
-            out["x_loc"], out["x_scale"] = Xs.mean(axis=0), x_scale
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
+        Xs = values[:, n_targets:] if values.shape[1] > n_targets else None
+        return self._stats_dict(mode, n_targets, floor, y_loc, y_scale, Xs)
 
     def _panel_windows(self, values, offsets, lookback, horizon, stats_):
         """The training windows of a panel as a :class:`PanelWindows` (starts, not copies).
