@@ -4,8 +4,7 @@
 on first use so that ``import sklstm`` never requires sktime.
 """
 
-__version__ = "0.1.0.dev0"
-
+from sklstm._version import __version__  # noqa: E402
 from sklstm._regressor import LSTMRegressor  # noqa: E402
 from sklstm._scaler import SequenceScaler  # noqa: E402
 from sklstm._window import WindowTransformer, make_windows  # noqa: E402

@@ -18,19 +18,22 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping
 from skorch.exceptions import DeviceWarning
+from skorch.history import History
 
 from sklstm._training import (
     BatchLoader,
     EpochProgressBar,
     SequenceDataset,
     SequenceToVector,
-    TailSplit,
     TrainingGuard,
     WeightedMSELoss,
 )
+from sklstm._plotting import plot_curves
+from sklstm import _version
 from sklstm.nn import PEEPHOLE_MODES
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -73,6 +76,24 @@ def resolve_device(device) -> str:
     ):
         raise ValueError(f"device={device!r} was requested but MPS is not available.")
     return str(parsed)
+
+
+class TrainValid:
+    """A training set and its (optional) validation set, handed to skorch as one ``X``."""
+
+    __slots__ = ("train", "valid")
+
+    def __init__(self, train, valid=None):
+        self.train, self.valid = train, valid
+
+
+class SklstmNet(NeuralNetRegressor):
+    """skorch's regressor net, fed an explicit validation set (:class:`TrainValid`)."""
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if isinstance(X, TrainValid):
+            return X.train, X.valid
+        return super().get_split_datasets(X, y, **fit_params)
 
 
 def _plain(value):
@@ -121,34 +142,53 @@ class BaseLSTM(BaseEstimator):
 
     # ---- the training entry point -------------------------------------------
 
-    def _build_net(self, *, n_channels: int, n_outputs: int, dtype: np.dtype, n_train: int):
-        """A fresh, uninitialised skorch net for these data dimensions."""
+    def _build_net(
+        self,
+        *,
+        n_train: int,
+        module=SequenceToVector,
+        criterion=WeightedMSELoss,
+        stopping=None,
+        **module_kwargs,
+    ):
+        """A fresh, uninitialised skorch net for ``module`` (default: one LSTM + head).
+
+        ``module_kwargs`` are the module's data dimensions (``n_channels``,
+        ``n_outputs``, ...); the architecture parameters and ``dtype`` are added here.
+        ``stopping`` is the early-stopping callback (default: skorch's
+        ``EarlyStopping``, pointed at the validation or training loss per call by
+        :meth:`_fit_dataset`).
+        """
         batch_size = self._batch_size_for(n_train)
-        patience = self.n_iter_no_change
-        stopping = EarlyStopping(
-            monitor="valid_loss" if self.early_stopping else "train_loss",
-            # n_iter_no_change=None: never stop early (the best validation
-            # weights are still restored at the end with early_stopping=True).
-            patience=patience if patience is not None else self.max_iter + 1,
-            threshold=self.tol,
-            threshold_mode="abs",
-            load_best=bool(self.early_stopping),
-        )
+        if stopping is None:
+            patience = self.n_iter_no_change
+            stopping = EarlyStopping(
+                monitor="valid_loss" if self.early_stopping else "train_loss",
+                # n_iter_no_change=None: never stop early (the best validation
+                # weights are still restored at the end with a validation set).
+                patience=patience if patience is not None else self.max_iter + 1,
+                threshold=self.tol,
+                threshold_mode="abs",
+                load_best=bool(self.early_stopping),
+            )
         callbacks = [("guard", TrainingGuard()), ("stopping", stopping)]
         if self.verbose:
             callbacks.append(("progress", EpochProgressBar(total=self.max_iter)))
         # Copies: skorch keeps state on its callbacks, and parameters are not fitted state.
-        callbacks.extend(copy.deepcopy(self.callbacks or []))
-        return NeuralNetRegressor(
-            module=SequenceToVector,
-            module__n_channels=n_channels,
-            module__n_outputs=n_outputs,
-            module__hidden_size=self.hidden_size,
-            module__num_layers=self.num_layers,
-            module__dropout=self.dropout,
-            module__peephole=self.peephole,
-            module__dtype=torch.float64 if dtype == np.float64 else torch.float32,
-            criterion=WeightedMSELoss,
+        callbacks.extend(copy.deepcopy(getattr(self, "callbacks", None) or []))
+        dtype = module_kwargs.pop("dtype")
+        module_params = {
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+            "peephole": self.peephole,
+            "dtype": torch.float64 if np.dtype(dtype) == np.float64 else torch.float32,
+            **module_kwargs,
+        }
+        return SklstmNet(
+            module=module,
+            **{f"module__{k}": v for k, v in module_params.items()},
+            criterion=criterion,
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
             optimizer__weight_decay=self.weight_decay,
@@ -159,20 +199,29 @@ class BaseLSTM(BaseEstimator):
             iterator_train__generator=torch.Generator(),
             iterator_valid=BatchLoader,
             iterator_valid__batch_size=max(batch_size, 1024),
-            train_split=TailSplit(self.validation_fraction) if self.early_stopping else None,
+            train_split=None,  # the validation set is given explicitly: _fit_dataset
             callbacks=callbacks,
             device=self.device_,
             verbose=int(self.verbose >= 2),
         )
 
-    def _train(self, dataset: SequenceDataset, epochs: int) -> None:
-        """Train ``self.net_`` for ``epochs`` epochs, seeded and without touching global RNGs.
+    def _fit_dataset(self, train, valid=None, *, epochs: int, warm: bool) -> None:
+        """The one training entry: train ``self.net_`` on ``train``, validating on ``valid``.
+
+        ``train`` and ``valid`` are datasets with the :class:`SequenceDataset`
+        interface (``__len__``, ``subset``, ``batch``); ``valid=None`` trains
+        without a validation set (early stopping then watches the training loss).
+        ``warm=False`` starts from freshly initialised weights and an empty history;
+        ``warm=True`` continues the current ones. Targets are already in the
+        network's units: standardising them is the caller's single job.
 
         The seed of each call is derived from the fit's seed and the number of
         epochs already run, so fit, partial_fit and warm starts are all
         reproducible, and the global torch RNG is left as it was.
         """
         net = self.net_
+        if not warm and net.initialized_:
+            net = self.net_ = self._new_net()
         seed = (self._seed + len(net.history)) % _INT32_MAX if net.initialized_ else self._seed
         device = torch.device(self.device_)
         cuda_devices = []
@@ -188,9 +237,14 @@ class BaseLSTM(BaseEstimator):
             net.iterator_train__generator.manual_seed(seed)
             if not net.initialized_:
                 net.initialize()
+            stopping = dict(net.callbacks_)["stopping"]
+            if isinstance(stopping, EarlyStopping):
+                # Watch the validation loss exactly when this call has a validation set.
+                stopping.monitor = "train_loss" if valid is None else "valid_loss"
+                stopping.load_best = valid is not None
             epochs_before = len(net.history)
             try:
-                net.partial_fit(dataset, epochs=epochs)
+                net.partial_fit(TrainValid(train, valid), epochs=epochs)
             except torch.OutOfMemoryError as exc:
                 raise torch.OutOfMemoryError(
                     f"{type(self).__name__} ran out of memory on {self.device_} while training "
@@ -247,10 +301,12 @@ class BaseLSTM(BaseEstimator):
 
     @property
     def validation_loss_curve_(self) -> list[float] | None:
-        """Validation loss per epoch with ``early_stopping=True``, else None."""
-        if not self.early_stopping or not len(self.net_.history):
+        """Validation loss per epoch, read from the history; None if no epoch had one."""
+        rows = self.net_.history
+        if not len(rows) or not any("valid_loss" in row for row in rows):
             return None
-        return list(self.net_.history[:, "valid_loss"])
+        # Epochs trained without a validation set (a warm start) have no value: NaN.
+        return [float(row.get("valid_loss", np.nan)) for row in rows]
 
     @property
     def n_iter_(self) -> int:
@@ -289,9 +345,9 @@ class BaseLSTM(BaseEstimator):
         >>> [line.get_label() for line in ax.get_lines()]
         ['training loss', 'validation loss']
         """
-        from sklstm._plotting import plot_history
-
-        return plot_history(self, ax=ax)
+        check_is_fitted(self, "net_")
+        curves = [("", self.loss_curve_, self.validation_loss_curve_)]
+        return plot_curves(curves, title=f"{type(self).__name__}: loss per epoch", ax=ax)
 
     # ---- persistence --------------------------------------------------------
 
@@ -314,7 +370,6 @@ class BaseLSTM(BaseEstimator):
         """
         from sklearn.utils.validation import check_is_fitted
 
-        from sklstm import __version__
 
         check_is_fitted(self)
         params = self.get_params(deep=False)
@@ -336,7 +391,7 @@ class BaseLSTM(BaseEstimator):
         blob = {
             "format": "sklstm-weights-1",
             "estimator": type(self).__name__,
-            "sklstm_version": __version__,
+            "sklstm_version": _version.__version__,
             "params": params,
             "fitted": fitted,
             "history": _plain(list(self.net_.history)),
@@ -360,7 +415,6 @@ class BaseLSTM(BaseEstimator):
         """
         from skorch.history import History
 
-        from sklstm import __version__
 
         blob = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(blob, dict) or blob.get("format") != "sklstm-weights-1":
@@ -370,10 +424,10 @@ class BaseLSTM(BaseEstimator):
                 f"{path!r} holds a {blob['estimator']}; load it with "
                 f"{blob['estimator']}.load_weights."
             )
-        if blob["sklstm_version"] != __version__:
+        if blob["sklstm_version"] != _version.__version__:
             warnings.warn(
                 f"These weights were saved with sklstm {blob['sklstm_version']} and are "
-                f"loaded with sklstm {__version__}.",
+                f"loaded with sklstm {_version.__version__}.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -395,10 +449,9 @@ class BaseLSTM(BaseEstimator):
         return est
 
     def __getstate__(self):
-        from sklstm import __version__
 
         state = dict(super().__getstate__())
-        state["_sklstm_version"] = __version__
+        state["_sklstm_version"] = _version.__version__
         if state.get("net_") is not None:
             # Pickled separately so that __setstate__ can map CUDA weights to the
             # CPU when the loading machine has no GPU.
@@ -406,13 +459,12 @@ class BaseLSTM(BaseEstimator):
         return state
 
     def __setstate__(self, state):
-        from sklstm import __version__
 
         version = state.pop("_sklstm_version", None)
-        if version != __version__:
+        if version != _version.__version__:
             warnings.warn(
                 f"This {type(self).__name__} was pickled with sklstm {version} and is loaded "
-                f"with sklstm {__version__}. This might lead to breaking code or invalid "
+                f"with sklstm {_version.__version__}. This might lead to breaking code or invalid "
                 "results; refit the model with this version, or share weights with "
                 "save_weights / load_weights instead of pickles.",
                 UserWarning,
@@ -424,6 +476,11 @@ class BaseLSTM(BaseEstimator):
                 # device_ below records where it now lives.
                 warnings.simplefilter("ignore", DeviceWarning)
                 net = pickle.loads(state["net_"])
+            if type(net) is NeuralNetRegressor:
+                # Pickled before sklstm 0.2: its own chronological split is replaced by the
+                # explicit validation sets of _fit_dataset.
+                net.__class__ = SklstmNet
+                net.train_split = None
             state["net_"] = net
             state["device_"] = str(net.device)
         super().__setstate__(state)

@@ -7,7 +7,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from sklstm._base import BaseLSTM, resolve_device
-from sklstm._training import SequenceDataset
+from sklstm._training import SequenceDataset, TailSplit
 
 
 class LSTMRegressor(RegressorMixin, BaseLSTM):
@@ -252,7 +252,13 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         weights = None if np.all(sample_weight == sample_weight[0]) else sample_weight
         weights = None if weights is None else weights.astype(self.dtype_)
         dataset = SequenceDataset(X, y_scaled, weights, device=self.device_)
-        self._train(dataset, epochs=1 if incremental else self.max_iter)
+        train, valid = dataset, None
+        if self.early_stopping:
+            # The chronological tail: the newest rows are the validation set.
+            n_valid = TailSplit(self.validation_fraction).n_valid(len(dataset))
+            train = dataset.subset(slice(0, len(dataset) - n_valid))
+            valid = dataset.subset(slice(len(dataset) - n_valid, len(dataset)))
+        self._fit_dataset(train, valid, epochs=1 if incremental else self.max_iter, warm=not cold)
         return self
 
     def _cold_start(

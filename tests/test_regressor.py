@@ -16,6 +16,7 @@ from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 from skorch.callbacks import Callback, LRScheduler
 
 import sklstm
+import sklstm._version
 from sklstm import LSTMRegressor
 
 FAST = dict(hidden_size=8, max_iter=5, random_state=0)
@@ -253,7 +254,7 @@ def test_pickle_round_trip_gives_identical_predictions(dumper):
 def test_loading_under_another_version_warns(monkeypatch):
     X, y = sequence_task(n=16)
     blob = pickle.dumps(LSTMRegressor(**FAST).fit(X, y))
-    monkeypatch.setattr(sklstm, "__version__", "999.0")
+    monkeypatch.setattr(sklstm._version, "__version__", "999.0")
     with pytest.warns(UserWarning, match="pickled with sklstm .* loaded with sklstm 999.0"):
         pickle.loads(blob)
 
