@@ -1,0 +1,253 @@
+"""Export fitted sklstm models to ONNX; skl2onnx converters for the sklstm estimators.
+
+``import sklstm.onnx`` registers skl2onnx shape calculators and converters for
+:class:`~sklstm.WindowTransformer`, :class:`~sklstm.SequenceScaler` and
+:class:`~sklstm.LSTMRegressor`, so that ``skl2onnx.to_onnx(pipeline, X)`` converts a
+Pipeline that mixes them with scikit-learn steps. :func:`to_onnx` (also
+``sklstm.to_onnx``) exports an sklstm model or a Pipeline of sklstm steps without going
+through skl2onnx's parser, with dynamic batch and sequence lengths.
+
+Needs the ``onnx`` extra: ``pip install 'sklstm[onnx]'`` (onnx, onnxruntime, skl2onnx).
+"""
+
+from __future__ import annotations
+
+try:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.data_types import FloatTensorType
+except ImportError as exc:  # pragma: no cover - tested in a subprocess without onnx
+    raise ImportError(
+        f"ONNX export needs onnx, onnxruntime and skl2onnx ({exc}): pip install 'sklstm[onnx]'"
+    ) from exc
+
+import os
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from sklstm._onnx._graph import MIN_OPSET, GraphBuilder
+from sklstm._onnx._steps import STEPS, write_step
+from sklstm._regressor import LSTMRegressor
+from sklstm._scaler import SequenceScaler
+from sklstm._window import WindowTransformer
+
+__all__ = ["DEFAULT_OPSET", "to_onnx"]
+
+#: The opset :func:`to_onnx` writes by default (onnxruntime >= 1.13 runs it).
+DEFAULT_OPSET = 17
+
+_NAMES = ", ".join(cls.__name__ for cls in STEPS)
+
+
+def _steps_of(estimator):
+    """The list of fitted sklstm steps to export, with a clear error for anything else."""
+    if isinstance(estimator, Pipeline):
+        steps = [step for _, step in estimator.steps if step not in (None, "passthrough")]
+        if not steps:
+            raise ValueError("the Pipeline has no step to export.")
+    else:
+        steps = [estimator]
+    for k, step in enumerate(steps):
+        if not isinstance(step, tuple(STEPS)):
+            raise TypeError(
+                f"sklstm.to_onnx exports {_NAMES} and Pipelines of them; got "
+                f"{type(step).__name__}. For a Pipeline with scikit-learn steps, "
+                "`import sklstm.onnx` (it registers the sklstm converters with skl2onnx) "
+                "and call skl2onnx.to_onnx(pipeline, X[:1].astype(np.float32))."
+            )
+        if isinstance(step, LSTMRegressor) and k != len(steps) - 1:
+            raise ValueError("an LSTMRegressor must be the last step of the Pipeline.")
+        check_is_fitted(step)
+    return steps
+
+
+def _input_info(first):
+    """Name, rank and ONNX input of the graph for the first step (dynamic N and T)."""
+    if isinstance(first, WindowTransformer):
+        shape = ["N", int(first.n_features_in_)]
+    elif isinstance(first, SequenceScaler):
+        channels = int(first.n_channels_in_)
+        shape = ["N", channels] if first._n_dims_in == 2 else ["N", "T", channels]
+    else:
+        shape = ["N", "T", int(first.n_channels_in_)]
+    return helper.make_tensor_value_info("X", TensorProto.FLOAT, shape), len(shape)
+
+
+def to_onnx(estimator, path=None, *, opset=DEFAULT_OPSET):
+    """Export a fitted sklstm model or Pipeline to ONNX.
+
+    The graph needs only an ONNX runtime to run (no torch, sklstm or scikit-learn)::
+
+        import onnxruntime as ort
+        session = ort.InferenceSession("model.onnx")
+        y_pred = session.run(None, {"X": X.astype(np.float32)})[0]
+
+    Parameters
+    ----------
+    estimator : fitted LSTMRegressor, WindowTransformer or SequenceScaler, or a fitted \
+Pipeline of those
+        What to export. In a Pipeline, an ``LSTMRegressor`` must be the last step;
+        ``None`` / ``"passthrough"`` steps are skipped. A Pipeline with scikit-learn steps
+        goes through skl2onnx instead: ``import sklstm.onnx`` registers the sklstm
+        converters, then ``skl2onnx.to_onnx(pipeline, X)``.
+    path : str or path-like, default=None
+        Where to save the model (``.onnx``); not saved when None.
+    opset : int, default=17
+        The ONNX opset to write (13 or newer).
+
+    Returns
+    -------
+    model : onnx.ModelProto
+        One input ``"X"`` and one output (``"y"`` for a regressor, else ``"Xt"``), both
+        float32:
+
+        - ``"X"`` is what the first step takes: ``(n_samples, n_channels)`` (the table's
+          rows) for a ``WindowTransformer``, ``(n_samples, seq_len, n_channels)`` for an
+          ``LSTMRegressor`` (or what its ``SequenceScaler`` was fitted on). The number of
+          samples and the sequence length are dynamic; the channels are fixed.
+        - ``"y"`` has the shape ``predict`` returns: ``(n_samples,)`` for a 1-D ``y`` at
+          fit, else ``(n_samples, n_outputs)``, in the units of ``y`` (the target
+          standardisation is inside the graph).
+
+    Notes
+    -----
+    The graph computes in float32 (a model trained in float64 is exported with its
+    weights rounded to float32). ``peephole="none"`` and ``"diagonal"`` run on ONNX's
+    ``LSTM`` operator (the diagonal peepholes are its ``P`` input), ``"full"`` as a
+    ``Scan`` over time. A ``WindowTransformer`` pads the start of the table as
+    ``transform`` does, so the rows given to the runtime form one time-ordered table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import onnxruntime as ort
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklstm import LSTMRegressor, SequenceScaler, WindowTransformer, to_onnx
+    >>> X = np.random.RandomState(0).normal(size=(60, 2)).astype(np.float32)
+    >>> pipe = make_pipeline(WindowTransformer(lookback=5), SequenceScaler(),
+    ...                      LSTMRegressor(hidden_size=4, max_iter=2, random_state=0))
+    >>> pipe = pipe.fit(X, X[:, 0])
+    >>> session = ort.InferenceSession(to_onnx(pipe).SerializeToString())
+    >>> y = session.run(None, {"X": X})[0]
+    >>> y.shape
+    (60,)
+    >>> bool(np.allclose(y, pipe.predict(X), rtol=1e-5, atol=1e-5))
+    True
+    """
+    if not isinstance(opset, int) or opset < MIN_OPSET:
+        raise ValueError(f"opset must be an int >= {MIN_OPSET}, got {opset!r}.")
+    steps = _steps_of(estimator)
+    g = GraphBuilder()
+    x_info, rank = _input_info(steps[0])
+    x = x_info.name
+    for step in steps:
+        x, rank = write_step(g, step, x, rank)
+    last = steps[-1]
+    if isinstance(last, LSTMRegressor):
+        output = "y"
+        shape = ["N"] if last._y_ndim == 1 else ["N", int(last.n_outputs_)]
+        if last._y_ndim == 1:
+            x = g.op("Reshape", [x, g.const(np.asarray([-1], dtype=np.int64), "flat")])
+    else:
+        output = "Xt"
+        shape = [f"d{k}" for k in range(rank)]
+    g.nodes.append(helper.make_node("Identity", [x], [output], name="output"))
+    model = g.model(
+        [x_info],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, shape)],
+        opset=opset,
+        doc=f"sklstm export of {type(estimator).__name__}",
+    )
+    if path is not None:
+        onnx.save_model(model, os.fspath(path))
+    return model
+
+
+# ---- skl2onnx converters ------------------------------------------------------------------
+
+
+class _ContainerBuilder:
+    """The builder interface of ``sklstm._onnx._graph`` over a skl2onnx scope and container."""
+
+    def __init__(self, scope, container):
+        self.scope = scope
+        self.container = container
+
+    def fresh(self, hint):
+        return self.scope.get_unique_variable_name(hint)
+
+    def const(self, array, hint="const"):
+        name = self.fresh(hint)
+        self.container.add_initializer(
+            name, None, None, numpy_helper.from_array(np.asarray(array), name)
+        )
+        return name
+
+    def op(self, op_type, inputs, hint=None, n_outputs=1, **attrs):
+        outputs = [self.fresh(hint or op_type.lower()) for _ in range(n_outputs)]
+        self.container.add_node(
+            op_type,
+            list(inputs),
+            outputs,
+            name=self.scope.get_unique_operator_name(op_type),
+            **attrs,
+        )
+        return outputs[0] if n_outputs == 1 else outputs
+
+
+def _check_float_input(operator):
+    input_type = operator.inputs[0].type
+    if not isinstance(input_type, FloatTensorType):
+        raise TypeError(
+            f"the sklstm converters take float32 tensors, but "
+            f"{type(operator.raw_operator).__name__} gets {type(input_type).__name__}; "
+            "convert with float32 data (skl2onnx.to_onnx(pipeline, X.astype(np.float32)))."
+        )
+    return list(input_type.shape)
+
+
+def _window_shape(operator):
+    n, channels = _check_float_input(operator)[:2]
+    lookback = int(operator.raw_operator.lookback)
+    if operator.raw_operator.output == "flat":
+        shape = [n, None if channels is None else lookback * channels]
+    else:
+        shape = [n, lookback, channels]
+    operator.outputs[0].type = FloatTensorType(shape)
+
+
+def _same_shape(operator):
+    operator.outputs[0].type = FloatTensorType(_check_float_input(operator))
+
+
+def _regressor_shape(operator):
+    shape = _check_float_input(operator)
+    operator.outputs[0].type = FloatTensorType([shape[0], int(operator.raw_operator.n_outputs_)])
+
+
+def _convert(scope, operator, container):
+    if container.target_opset < MIN_OPSET:
+        raise ValueError(
+            f"the sklstm converters need target_opset >= {MIN_OPSET}, got "
+            f"{container.target_opset}."
+        )
+    g = _ContainerBuilder(scope, container)
+    rank = len(operator.inputs[0].type.shape)
+    out, _ = write_step(g, operator.raw_operator, operator.inputs[0].full_name, rank)
+    container.add_node(
+        "Identity",
+        [out],
+        [operator.outputs[0].full_name],
+        name=scope.get_unique_operator_name("Identity"),
+    )
+
+
+for _cls, _shape in (
+    (WindowTransformer, _window_shape),
+    (SequenceScaler, _same_shape),
+    (LSTMRegressor, _regressor_shape),
+):
+    update_registered_converter(_cls, f"Sklstm{_cls.__name__}", _shape, _convert, overwrite=True)
