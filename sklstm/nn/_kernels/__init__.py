@@ -65,6 +65,10 @@ def select_recurrence(impl: str, peephole: str, xw: Tensor) -> Recurrence:
     """
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+    if torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export():
+        # torch.compile / torch.export / torch.onnx.export trace plain ops, not the
+        # fused kernels' opaque autograd functions: the eager loop is their path.
+        return eager_recurrence
     if impl == "triton":
         return _triton_recurrence
     if impl == "cpu_fused":
