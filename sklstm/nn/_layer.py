@@ -344,9 +344,11 @@ class PeepholeLSTM(nn.Module):
         h_n, c_n = [], []
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh, w_ch = self._layer_weights(k)
-            # The input projection of every time step is one matrix product.
+            # The input projection of every time step is one matrix product (with the
+            # biases: one addmm).
             if b_ih is not None:
-                xw = torch.matmul(x, w_ih.t()) + (b_ih + b_hh)
+                x2 = x.reshape(-1, x.shape[-1])
+                xw = torch.addmm(b_ih + b_hh, x2, w_ih.t()).view(*x.shape[:-1], w_ih.shape[0])
             else:
                 xw = torch.matmul(x, w_ih.t())
             recurrence = select_recurrence(self.impl, self.peephole, xw)

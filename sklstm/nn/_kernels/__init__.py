@@ -12,15 +12,13 @@ cpu_fused  diagonal peephole: a compiled C loop (gcc, built on first use) CPU, f
            with a hand-written backward; a fused PyTorch loop with a
            hand-written backward where no compiler is found
 triton     diagonal peephole: persistent Triton kernels, forward and      CUDA, float32/float64
-           backward
+           backward; for large batch * hidden^2 one cuBLAS product and
+           one fused Triton gate kernel per step
 ========== ============================================================== ====================
 
 ``"auto"`` picks ``triton`` on CUDA and ``cpu_fused`` on the CPU for the
 diagonal peephole in float32/float64, and ``eager`` for everything else (the
-``"full"`` peephole, other dtypes, empty sequences, CUDA without triton, and
-large problems on CUDA -- batch * hidden^2 above 2^25, e.g. batch 1024 at
-hidden 512 -- where the eager loop's per-step cuBLAS product beats the
-kernels' float32 FMA products).
+``"full"`` peephole, other dtypes, empty sequences, CUDA without triton).
 """
 
 from __future__ import annotations
@@ -78,10 +76,11 @@ def select_recurrence(impl: str, peephole: str, xw: Tensor) -> Recurrence:
     if xw.shape[0] == 0 or xw.shape[1] == 0:
         return eager_recurrence
     if xw.device.type == "cuda":
-        from sklstm.nn._kernels._triton import triton_available, triton_preferred
+        from sklstm.nn._kernels._triton import triton_available
 
-        hidden = xw.shape[2] // 4
-        if triton_available(xw.device) and triton_preferred(xw.shape[1], hidden):
+        # The Triton path plans persistent kernels or, for large batch * hidden^2
+        # (triton_preferred), a per-step cuBLAS product with fused gate kernels.
+        if triton_available(xw.device):
             return _triton_recurrence
         return eager_recurrence
     if xw.device.type == "cpu":

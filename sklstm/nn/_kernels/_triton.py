@@ -13,15 +13,29 @@ blocks of its group and keeps its cell state in registers for all steps.
 * ``NS > 1``: the slices of one batch block exchange ``h_t`` (forward) and the
   pre-activation gradients (backward) through global memory, with one flag
   barrier among the ``NS`` programs of the group per step. The grid never
-  exceeds the number of multiprocessors, so all programs are resident.
+  exceeds the number of multiprocessors, and a residency guard
+  (:mod:`sklstm.nn._kernels._triton_plan`) checks, from the compiled kernel's
+  registers and shared memory, that every program of the grid can be resident
+  at once before it launches one (else the next configuration is tried).
+* The forward reads ``W_hh^T`` (shape ``(H, 4H)``, one transposed copy per call)
+  so that its tiles are contiguous along the units of the output, the layout of
+  a dot's second operand; the backward reads ``W_hh`` itself, already so.
+* Large problems (batch * hidden^2 above 2^25) and configurations that fit
+  nowhere run the "gemm" path (:mod:`sklstm.nn._kernels._triton_gemm`): one
+  cuBLAS product and one fused Triton gate kernel per step.
 
-The matrix products are ``tl.dot`` in exact float32 (``input_precision="ieee"``)
-unless ``torch.backends.cuda.matmul.allow_tf32`` is True, in which case they run
-on the tensor cores in TF32 (measured relative error 2e-3 to 4e-3 over 24
-steps, 5e-2 on the gradients over 168 steps). float64 is supported (exact
-float64 FMA). Shapes: any hidden size (padded to a power of two >= 16 with
-masks), batch and sequence length >= 1. A configuration that does not fit the
-device's shared memory falls back to smaller hidden slices.
+Precision follows the flag ``torch.nn.LSTM`` follows on CUDA,
+``torch.backends.cudnn.allow_tf32`` (True by default): with it, float32 products
+run on the tensor cores in TF32 (``tl.dot(..., input_precision="tf32")``, and
+cuBLAS in TF32 on the gemm path), as cuDNN does for ``peephole="none"``; with it
+off, in exact float32 (``"ieee"``). Relative errors against the float64
+reference measured on an H100 in TF32 (with the earlier flag): 2e-3 to 4e-3 over
+24 steps, up to 5e-2 on the gradients over 168 steps; exact float32 1e-6.
+float64 is always exact (float64 FMA). Shapes: any hidden size (padded to a power
+of two >= 16 with masks), batch and sequence length >= 1. A configuration that
+does not fit the device's shared memory falls back to smaller hidden slices.
+The configuration of a call is planned once per (batch, hidden, device, dtype,
+precision) and cached.
 
 The backward kernel runs time in reverse, reads the gate activations and cell
 states the forward stored, writes ``d(pre-activation)`` for every step (which
@@ -38,12 +52,15 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
+from sklstm.nn._kernels import _triton_plan
+from sklstm.nn._kernels._autograd import FusedDiagonal
 from sklstm.nn._kernels._checks import check_diagonal_args
+from sklstm.nn._kernels._triton_gemm import gemm_backward, gemm_forward, launch_options
 
 __all__ = ["triton_available", "triton_preferred", "triton_recurrence"]
 
@@ -55,10 +72,15 @@ def _interpret() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 
+@functools.cache
+def _has_triton() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
 def triton_available(device: torch.device | None = None) -> bool:
     """Whether the Triton kernels can run on ``device`` (a CUDA device, or the
     CPU under ``TRITON_INTERPRET=1``)."""
-    if importlib.util.find_spec("triton") is None:
+    if not _has_triton():
         return False
     if device is None or device.type == "cuda":
         return torch.cuda.is_available()
@@ -66,19 +88,19 @@ def triton_available(device: torch.device | None = None) -> bool:
 
 
 def triton_preferred(batch: int, hidden: int) -> bool:
-    """Whether "auto" should run these kernels rather than the eager loop on CUDA.
+    """Whether the persistent kernels should run rather than the per-step GEMM path.
 
-    The kernels' products run on the CUDA cores in exact float32; once the
-    per-step product is large (batch * hidden^2 above 2^25, e.g. batch 1024 at
-    hidden 512) cuBLAS, which the eager loop calls once per step, is faster
-    (measured on an H100, benchmarks/KERNEL_NOTES.md).
+    Once the per-step product is large (batch * hidden^2 above 2^25, e.g. batch
+    1024 at hidden 512) cuBLAS once per step beats the persistent kernels' own
+    products (measured on an H100 against the eager loop, which calls cuBLAS per
+    step too: benchmarks/KERNEL_NOTES.md); the "gemm" path runs there instead.
     """
     hp = max(16, _next_pow2(hidden))
     return batch * hp * hp <= 2**25
 
 
 @functools.cache
-def _kernels():
+def _kernels():  # the persistent kernels
     from sklstm.nn._kernels import _triton_kernels
 
     return _triton_kernels._fwd_kernel, _triton_kernels._bwd_kernel
@@ -95,6 +117,7 @@ def _num_sms(device: torch.device) -> int:
     return torch.cuda.get_device_properties(device).multi_processor_count
 
 
+@functools.lru_cache(maxsize=512)
 def _pick_config(batch: int, hidden: int, device: torch.device, dtype: torch.dtype) -> tuple:
     """``(BLOCK_B, NS, num_warps, w_resident)`` for a call; see the module docstring.
 
@@ -146,9 +169,34 @@ def _grid(batch: int, cfg: tuple, device: torch.device) -> int:
 
 
 def _precision(dtype: torch.dtype, device: torch.device) -> str:
-    if device.type == "cuda" and dtype == torch.float32 and torch.backends.cuda.matmul.allow_tf32:
+    """ "tf32" for float32 on CUDA while ``torch.backends.cudnn.allow_tf32`` is True (the
+    flag ``torch.nn.LSTM`` follows), else "ieee" (exact)."""
+    if device.type == "cuda" and dtype == torch.float32 and torch.backends.cudnn.allow_tf32:
         return "tf32"
     return "ieee"
+
+
+class Plan(NamedTuple):
+    """How one call runs: ``impl`` "persistent" (try ``cfgs`` in turn, then the gemm
+    path) or "gemm"; ``forced``: a configuration forced by ``_CONFIG_OVERRIDE`` (an
+    error, not a fallback, when it cannot run); ``precision`` of the products."""
+
+    impl: str
+    cfgs: tuple
+    precision: str
+    forced: bool = False
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(batch, hidden, device, dtype, precision, override) -> Plan:
+    if override == "gemm":
+        return Plan("gemm", (), precision, True)
+    if override is not None:
+        return Plan("persistent", (tuple(override),), precision, True)
+    if device.type == "cuda" and not triton_preferred(batch, hidden):
+        return Plan("gemm", (), precision)
+    cfg = _pick_config(batch, hidden, device, dtype)
+    return Plan("persistent", tuple(_fallbacks(cfg, hidden)), precision)
 
 
 def _fallbacks(cfg: tuple, hidden: int) -> list[tuple]:
@@ -164,94 +212,129 @@ def _fallbacks(cfg: tuple, hidden: int) -> list[tuple]:
     return out
 
 
-#: (kernel, cfg, hp, dtype) that did not fit on the device.
+#: (kernel, cfg, hp, dtype, constexprs, device) that did not fit on the device.
 _TOO_BIG: set = set()
+#: the same keys -> the most programs of that compiled kernel resident at once.
+_RESIDENT: dict = {}
 
 
-def _launch(kernel, name, cfgs, batch, hp, device, dtype, args, **constexprs):
-    """Launch with the first configuration that fits; return the one used."""
+def _resident_limit(kernel, key, grid, args, launch_kw) -> int:
+    """Programs of this compiled kernel that fit on the device at once (cached per key)."""
+    if key not in _RESIDENT:
+        compiled = kernel.warmup(*args, grid=(grid,), **launch_kw)
+        compiled._init_handles()  # loads the binary: n_regs; OutOfResources if too big
+        _RESIDENT[key] = _triton_plan.max_resident_programs(
+            _triton_plan.device_props(key[-1]),
+            compiled.n_regs,
+            compiled.metadata.shared,
+            compiled.metadata.num_warps,
+        )
+    return _RESIDENT[key]
+
+
+def _launch(kernel, name, cfgs, batch, hp, device, dtype, args, forced=False, **constexprs):
+    """Launch with the first configuration that fits and return it; None when none fits
+    (the caller then runs the gemm path), or an error when the configuration was forced.
+
+    ``args`` are the kernel's arguments up to its flag buffer and ``T, B, H`` after it.
+    A barrier configuration (NS > 1) only launches when all its programs can be resident
+    at once (never under the interpreter, which runs programs one after another).
+    """
     from triton.runtime.errors import OutOfResources
 
+    T = args[-3]
+    why = "it does not fit the device's shared memory"
     for cfg in cfgs:
         key = (name, cfg, hp, dtype, tuple(sorted(constexprs.items())), device)
         if key in _TOO_BIG:
             continue
         block_b, ns, num_warps, w_resident = cfg
         grid = _grid(batch, cfg, device)
-        flags = torch.zeros(grid if ns > 1 else 1, device=device, dtype=torch.int32)
-        try:
-            kernel[(grid,)](
-                *args[:-3], flags, *args[-3:],
-                BLOCK_B=block_b, HP=hp, HS=hp // ns, NS=ns, W_RESIDENT=w_resident,
-                num_warps=num_warps, **constexprs,
-            )  # fmt: skip
-            return cfg
-        except OutOfResources:
-            _TOO_BIG.add(key)
-    raise RuntimeError(f"no Triton configuration fits this device for hidden size {hp}")
+        kw = dict(
+            BLOCK_B=block_b, HP=hp, HS=hp // ns, NS=ns, W_RESIDENT=w_resident,
+            num_warps=num_warps, **constexprs, **launch_options(device),
+        )  # fmt: skip
+        if ns > 1 and device.type != "cuda":
+            why = "the interpreter runs programs one at a time: NS > 1 would wait forever"
+            continue
+        with _triton_plan.FLAGS.lock:
+            # values epoch + 1 .. epoch + n_iter * T (see _group_barrier's callers)
+            n_bb = -(-batch // block_b)
+            n_iter = -(-n_bb // max(1, grid // ns))
+            flags, epoch = _triton_plan.FLAGS.take(device, grid, n_iter * T + 1)
+            full = (*args[:-3], flags, epoch, *args[-3:])
+            try:
+                if ns > 1 and grid > _resident_limit(kernel, key, grid, full, kw):
+                    why = (
+                        f"its {grid} programs cannot all be resident at once "
+                        f"(at most {_RESIDENT[key]})"
+                    )
+                    continue
+                kernel[(grid,)](*full, **kw)
+                return cfg
+            except OutOfResources:
+                _TOO_BIG.add(key)
+    if forced:
+        raise RuntimeError(
+            f"the forced Triton configuration {cfgs[0]} cannot run for hidden size {hp} "
+            f"on {device}: {why}"
+        )
+    return None
 
 
-def _forward(xw, h0, c0, w_hh, w_ch, cfgs, save):
-    fwd, _ = _kernels()
+def _forward(xw, h0, c0, w_hh, w_ch, plan, save):
+    """``(out, h_n, c_n, cs, acts)``: the persistent kernel, or the gemm path."""
     T, B, H4 = xw.shape
     H = H4 // 4
-    out, hn, cn = _new(T, B, H, like=xw), _new(B, H, like=xw), _new(B, H, like=xw)
-    if save:
-        cs, acts = _new(T, B, H, like=xw), _new(T, B, H4, like=xw)
-    else:
-        cs = acts = out  # never written
-    hp = max(16, _next_pow2(H))
-    _launch(
-        fwd, "fwd", cfgs, B, hp, xw.device, xw.dtype,
-        (xw, h0, c0, w_hh, w_ch, out, cs, acts, hn, cn, T, B, H),
-        SAVE=save, PRECISION=_precision(xw.dtype, xw.device),
-    )  # fmt: skip
-    return out, hn, cn, cs, acts
 
+    def new(*shape):
+        return _new(*shape, like=xw)
 
-def _backward(gout, ghn, gcn, acts, cs, c0, w_hh, w_ch, cfgs):
-    _, bwd = _kernels()
-    T, B, H = gout.shape
-    hp = max(16, _next_pow2(H))
-    dxw, dh0, dc0 = _new(T, B, 4 * H, like=gout), _new(B, H, like=gout), _new(B, H, like=gout)
-    # one row of peephole gradients per group of programs: at most one per batch block
-    dwch = torch.zeros(-(-B // 16), 3 * H, device=gout.device, dtype=gout.dtype)
-    _launch(
-        bwd, "bwd", cfgs, B, hp, gout.device, gout.dtype,
-        (gout, ghn, gcn, acts, cs, c0, w_hh, w_ch, dxw, dh0, dc0, dwch, T, B, H),
-        PRECISION=_precision(gout.dtype, gout.device),
-    )  # fmt: skip
-    return dxw, dh0, dc0, dwch.sum(0)
-
-
-class _TritonDiagonal(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, xw, h0, c0, w_hh, w_ch, cfgs):
-        out, hn, cn, cs, acts = _forward(xw, h0, c0, w_hh, w_ch, cfgs, save=True)
-        ctx.save_for_backward(h0, c0, w_hh, w_ch, out, cs, acts)
-        ctx.cfgs = cfgs
-        return out, hn, cn
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, gout, ghn, gcn):
-        h0, c0, w_hh, w_ch, out, cs, acts = ctx.saved_tensors
-        dxw, dh0, dc0, dw_ch = _backward(
-            gout.contiguous(), ghn.contiguous(), gcn.contiguous(),
-            acts, cs, c0, w_hh, w_ch, ctx.cfgs,
+    if plan.impl == "persistent":
+        fwd, _ = _kernels()
+        out, hn, cn = new(T, B, H), new(B, H), new(B, H)
+        if save:
+            cs, acts = new(T, B, H), new(T, B, H4)
+        else:
+            cs = acts = out  # never written
+        hp = max(16, _next_pow2(H))
+        used = _launch(
+            fwd, "fwd", plan.cfgs, B, hp, xw.device, xw.dtype,
+            (xw, h0, c0, w_hh.t().contiguous(), w_ch, out, cs, acts, hn, cn, T, B, H),
+            forced=plan.forced, SAVE=save, PRECISION=plan.precision,
         )  # fmt: skip
-        dw_hh = None
-        if ctx.needs_input_grad[3]:
-            T, _, H = out.shape
-            # dW_hh = sum_t dxw_t^T h_{t-1}: h_{-1} = h0, then the outputs.
-            dw_hh = torch.mm(dxw[0].t(), h0)
-            if T > 1:
-                dw_hh.addmm_(dxw[1:].reshape(-1, 4 * H).t(), out[:-1].reshape(-1, H))
-        return dxw, dh0, dc0, dw_hh, dw_ch, None
+        if used is not None:
+            return out, hn, cn, cs, acts
+    return gemm_forward(xw, h0, c0, w_hh, w_ch, save, plan.precision, new)
+
+
+def _backward(gout, ghn, gcn, acts, cs, c0, w_hh, w_ch, plan):
+    """``(dxw, dh0, dc0, dw_ch)``: the persistent kernel, or the gemm path."""
+    T, B, H = gout.shape
+
+    def new(*shape):
+        return _new(*shape, like=gout)
+
+    if plan.impl == "persistent":
+        _, bwd = _kernels()
+        hp = max(16, _next_pow2(H))
+        dxw, dh0, dc0 = new(T, B, 4 * H), new(B, H), new(B, H)
+        # one row of peephole gradients per group of programs, each written in full
+        n_rows = max(_grid(B, cfg, gout.device) // cfg[1] for cfg in plan.cfgs)
+        dwch = torch.zeros(n_rows, 3 * H, device=gout.device, dtype=gout.dtype)
+        used = _launch(
+            bwd, "bwd", plan.cfgs, B, hp, gout.device, gout.dtype,
+            (gout, ghn, gcn, acts, cs, c0, w_hh, w_ch, dxw, dh0, dc0, dwch, T, B, H),
+            forced=plan.forced, PRECISION=plan.precision,
+        )  # fmt: skip
+        if used is not None:
+            return dxw, dh0, dc0, dwch.sum(0)
+    return gemm_backward(gout, ghn, gcn, acts, cs, c0, w_hh, w_ch, plan.precision, new)
 
 
 def forced_configs(hidden_size: int, dtype: torch.dtype) -> list:
-    """Auto (None) and one forced configuration per hidden split that fits on chip.
+    """Auto (None), one forced configuration per hidden split that fits on chip, and
+    "gemm" (the per-step cuBLAS + fused gate path).
 
     The configurations the GPU tests and ``benchmarks/bench_kernels.py --check`` verify.
     """
@@ -264,7 +347,7 @@ def forced_configs(hidden_size: int, dtype: torch.dtype) -> list:
         if 4 * hp * hs * es <= 65536:
             configs.append((16, ns, 4, 4 * hp * hs <= 4 * 32 * 64))
         ns *= 2
-    return configs
+    return configs + ["gemm"]
 
 
 def _check(xw: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, w_ch: Tensor | None, peephole: str):
@@ -293,13 +376,18 @@ def triton_recurrence(
     _check(xw, h0, c0, w_hh, w_ch, peephole)
     xw, h0, c0 = xw.contiguous(), h0.contiguous(), c0.contiguous()
     w_hh, w_ch = w_hh.contiguous(), w_ch.contiguous()
-    if _CONFIG_OVERRIDE is not None:
-        cfgs = [_CONFIG_OVERRIDE]
-    else:
-        cfg = _pick_config(xw.shape[1], h0.shape[1], xw.device, xw.dtype)
-        cfgs = _fallbacks(cfg, h0.shape[1])
+    override = _CONFIG_OVERRIDE
+    if override is not None and override != "gemm":
+        override = tuple(override)
+    cfgs = _plan(
+        xw.shape[1], h0.shape[1], xw.device, xw.dtype, _precision(xw.dtype, xw.device), override
+    )
     inputs = (xw, h0, c0, w_hh, w_ch)
     if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
-        return _TritonDiagonal.apply(xw, h0, c0, w_hh, w_ch, cfgs)
+        return FusedDiagonal.apply(
+            xw, h0, c0, w_hh, w_ch,
+            lambda *args, save: _forward(*args, cfgs, save=save),
+            lambda *args: _backward(*args, cfgs),
+        )  # fmt: skip
     out, hn, cn, _, _ = _forward(xw, h0, c0, w_hh, w_ch, cfgs, save=False)
     return out, hn, cn

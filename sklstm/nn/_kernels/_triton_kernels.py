@@ -39,10 +39,10 @@ if triton is not None:
             low = tl.min(tl.atomic_add(ptrs, 0, sem="acquire", scope="gpu"), axis=0)
         tl.debug_barrier()
 
-    @triton.jit
+    @triton.jit(do_not_specialize=["epoch"])
     def _fwd_kernel(
-        xw_ptr, h0_ptr, c0_ptr, whh_ptr, wch_ptr,
-        out_ptr, cs_ptr, acts_ptr, hn_ptr, cn_ptr, flag_ptr,
+        xw_ptr, h0_ptr, c0_ptr, wt_ptr, wch_ptr,
+        out_ptr, cs_ptr, acts_ptr, hn_ptr, cn_ptr, flag_ptr, epoch,
         T, B, H,
         BLOCK_B: tl.constexpr, HP: tl.constexpr, HS: tl.constexpr, NS: tl.constexpr,
         SAVE: tl.constexpr, W_RESIDENT: tl.constexpr, PRECISION: tl.constexpr,
@@ -58,14 +58,15 @@ if triton is not None:
         mu = ju < H
         kk = tl.arange(0, HP)  # every unit: the reduction index of h @ W_hh^T
         mk = kk < H
-        # Tile [k, j] of gate q is W_hh[q*H + j, k].
-        w_offs = ju[None, :] * H + kk[:, None]
+        # wt is W_hh^T, shape (H, 4H): tile [k, j] of gate q is wt[k, q*H + j], contiguous
+        # along j (the [K, N] row-major layout of a dot's second operand).
+        w_offs = kk[:, None] * H4 + ju[None, :]
         w_mask = mk[:, None] & mu[None, :]
         if W_RESIDENT:
-            w_i = tl.load(whh_ptr + w_offs, mask=w_mask, other=0.0)
-            w_f = tl.load(whh_ptr + H * H + w_offs, mask=w_mask, other=0.0)
-            w_g = tl.load(whh_ptr + 2 * H * H + w_offs, mask=w_mask, other=0.0)
-            w_o = tl.load(whh_ptr + 3 * H * H + w_offs, mask=w_mask, other=0.0)
+            w_i = tl.load(wt_ptr + w_offs, mask=w_mask, other=0.0)
+            w_f = tl.load(wt_ptr + H + w_offs, mask=w_mask, other=0.0)
+            w_g = tl.load(wt_ptr + 2 * H + w_offs, mask=w_mask, other=0.0)
+            w_o = tl.load(wt_ptr + 3 * H + w_offs, mask=w_mask, other=0.0)
         w_ci = tl.load(wch_ptr + ju, mask=mu, other=0.0)[None, :]
         w_cf = tl.load(wch_ptr + H + ju, mask=mu, other=0.0)[None, :]
         w_co = tl.load(wch_ptr + 2 * H + ju, mask=mu, other=0.0)[None, :]
@@ -82,33 +83,34 @@ if triton is not None:
             hk = tl.load(h0_ptr + hk_offs, mask=hk_mask, other=0.0)
             h = tl.zeros((BLOCK_B, HS), dtype=c.dtype)
             for t in range(T):
+                # The loads that do not depend on the other slices go before the barrier.
+                xw_t = xw_ptr + t * B * H4 + g_offs
+                a_i = tl.load(xw_t, mask=m2, other=0.0)
+                a_f = tl.load(xw_t + H, mask=m2, other=0.0)
+                a_g = tl.load(xw_t + 2 * H, mask=m2, other=0.0)
+                a_o = tl.load(xw_t + 3 * H, mask=m2, other=0.0)
+                if not W_RESIDENT:
+                    w_i = tl.load(wt_ptr + w_offs, mask=w_mask, other=0.0)
                 if NS > 1:
                     if t > 0:
-                        _group_barrier(flag_ptr, grp * NS, s, it * T + t, NS)
+                        _group_barrier(flag_ptr, grp * NS, s, epoch + it * T + t, NS)
                         hk = tl.load(
                             out_ptr + (t - 1) * B * H + hk_offs,
                             mask=hk_mask,
                             other=0.0,
                             cache_modifier=".cg",
                         )
-                xw_t = xw_ptr + t * B * H4 + g_offs
-                a_i = tl.load(xw_t, mask=m2, other=0.0)
-                a_f = tl.load(xw_t + H, mask=m2, other=0.0)
-                a_g = tl.load(xw_t + 2 * H, mask=m2, other=0.0)
-                a_o = tl.load(xw_t + 3 * H, mask=m2, other=0.0)
                 OUT = a_i.dtype
                 # Gate by gate: one W_hh tile at a time in shared memory.
-                if not W_RESIDENT:
-                    w_i = tl.load(whh_ptr + w_offs, mask=w_mask, other=0.0)
                 a_i = tl.dot(hk, w_i, acc=a_i, input_precision=PRECISION, out_dtype=OUT)
                 if not W_RESIDENT:
-                    w_f = tl.load(whh_ptr + H * H + w_offs, mask=w_mask, other=0.0)
+                    w_f = tl.load(wt_ptr + H + w_offs, mask=w_mask, other=0.0)
                 a_f = tl.dot(hk, w_f, acc=a_f, input_precision=PRECISION, out_dtype=OUT)
                 if not W_RESIDENT:
-                    w_g = tl.load(whh_ptr + 2 * H * H + w_offs, mask=w_mask, other=0.0)
+                    w_g = tl.load(wt_ptr + 2 * H + w_offs, mask=w_mask, other=0.0)
                 a_g = tl.dot(hk, w_g, acc=a_g, input_precision=PRECISION, out_dtype=OUT)
                 if not W_RESIDENT:
-                    w_o = tl.load(whh_ptr + 3 * H * H + w_offs, mask=w_mask, other=0.0)
+                    w_o = tl.load(wt_ptr + 3 * H + w_offs, mask=w_mask, other=0.0)
                 a_o = tl.dot(hk, w_o, acc=a_o, input_precision=PRECISION, out_dtype=OUT)
                 i = _sigmoid(a_i + w_ci * c)
                 f = _sigmoid(a_f + w_cf * c)
@@ -129,10 +131,10 @@ if triton is not None:
             tl.store(hn_ptr + st_offs, h, mask=m2)
             tl.store(cn_ptr + st_offs, c, mask=m2)
 
-    @triton.jit
+    @triton.jit(do_not_specialize=["epoch"])
     def _bwd_kernel(
         gout_ptr, ghn_ptr, gcn_ptr, acts_ptr, cs_ptr, c0_ptr, whh_ptr, wch_ptr,
-        dxw_ptr, dh0_ptr, dc0_ptr, dwch_ptr, flag_ptr,
+        dxw_ptr, dh0_ptr, dc0_ptr, dwch_ptr, flag_ptr, epoch,
         T, B, H,
         BLOCK_B: tl.constexpr, HP: tl.constexpr, HS: tl.constexpr, NS: tl.constexpr,
         W_RESIDENT: tl.constexpr, PRECISION: tl.constexpr,
@@ -205,7 +207,7 @@ if triton is not None:
                 if NS > 1:
                     # Gate by gate, so that one operand pair at a time sits in
                     # shared memory (all four at once overflow it at hidden 512).
-                    _group_barrier(flag_ptr, grp * NS, s, it * T + tt + 1, NS)
+                    _group_barrier(flag_ptr, grp * NS, s, epoch + it * T + tt + 1, NS)
                     dk_t = dxw_ptr + t * B * H4 + dk_offs
                     for q in tl.static_range(4):
                         da = tl.load(dk_t + q * H, mask=dk_mask, other=0.0, cache_modifier=".cg")
@@ -241,3 +243,71 @@ if triton is not None:
         tl.store(w_base + ju, acc_ci, mask=mu)
         tl.store(w_base + H + ju, acc_cf, mask=mu)
         tl.store(w_base + 2 * H + ju, acc_co, mask=mu)
+
+    @triton.jit
+    def _gate_fwd_kernel(
+        pre_ptr, cprev_ptr, wch_ptr, h_ptr, c_ptr, acts_ptr, B, H,
+        SAVE: tl.constexpr, BLOCK: tl.constexpr,
+    ):  # fmt: skip
+        # One time step of the GEMM path: pre = xw_t + h_{t-1} @ W_hh^T (cuBLAS) in,
+        # gates, peepholes and the cell update out. Flat over the B x H elements.
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        m = offs < B * H
+        j = offs % H
+        g = (offs // H) * (4 * H) + j
+        a_i = tl.load(pre_ptr + g, mask=m, other=0.0)
+        a_f = tl.load(pre_ptr + g + H, mask=m, other=0.0)
+        a_g = tl.load(pre_ptr + g + 2 * H, mask=m, other=0.0)
+        a_o = tl.load(pre_ptr + g + 3 * H, mask=m, other=0.0)
+        c = tl.load(cprev_ptr + offs, mask=m, other=0.0)
+        w_ci = tl.load(wch_ptr + j, mask=m, other=0.0)
+        w_cf = tl.load(wch_ptr + H + j, mask=m, other=0.0)
+        w_co = tl.load(wch_ptr + 2 * H + j, mask=m, other=0.0)
+        i = _sigmoid(a_i + w_ci * c)
+        f = _sigmoid(a_f + w_cf * c)
+        gg = _tanh(a_g)
+        c = f * c + i * gg
+        o = _sigmoid(a_o + w_co * c)
+        tl.store(h_ptr + offs, o * _tanh(c), mask=m)
+        tl.store(c_ptr + offs, c, mask=m)
+        if SAVE:
+            tl.store(acts_ptr + g, i, mask=m)
+            tl.store(acts_ptr + g + H, f, mask=m)
+            tl.store(acts_ptr + g + 2 * H, gg, mask=m)
+            tl.store(acts_ptr + g + 3 * H, o, mask=m)
+
+    @triton.jit
+    def _gate_bwd_kernel(
+        dhrec_ptr, gout_ptr, acts_ptr, c_ptr, cprev_ptr, wch_ptr, dc_ptr, dxw_ptr, B, H,
+        BLOCK: tl.constexpr,
+    ):  # fmt: skip
+        # One time step of the GEMM path's backward: dh = gout_t + d(pre)_{t+1} @ W_hh
+        # (cuBLAS) and dc in; d(pre)_t (= the gradient of xw_t) and dc_{t-1} out.
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        m = offs < B * H
+        j = offs % H
+        g = (offs // H) * (4 * H) + j
+        dh = tl.load(gout_ptr + offs, mask=m, other=0.0) + tl.load(
+            dhrec_ptr + offs, mask=m, other=0.0
+        )
+        dc = tl.load(dc_ptr + offs, mask=m, other=0.0)
+        c = tl.load(c_ptr + offs, mask=m, other=0.0)
+        c_prev = tl.load(cprev_ptr + offs, mask=m, other=0.0)
+        i = tl.load(acts_ptr + g, mask=m, other=0.0)
+        f = tl.load(acts_ptr + g + H, mask=m, other=0.0)
+        gg = tl.load(acts_ptr + g + 2 * H, mask=m, other=0.0)
+        o = tl.load(acts_ptr + g + 3 * H, mask=m, other=0.0)
+        w_ci = tl.load(wch_ptr + j, mask=m, other=0.0)
+        w_cf = tl.load(wch_ptr + H + j, mask=m, other=0.0)
+        w_co = tl.load(wch_ptr + 2 * H + j, mask=m, other=0.0)
+        tc = _tanh(c)
+        da_o = dh * tc * o * (1.0 - o)
+        dc = dc + dh * o * (1.0 - tc * tc) + da_o * w_co
+        da_i = dc * gg * i * (1.0 - i)
+        da_f = dc * c_prev * f * (1.0 - f)
+        da_g = dc * i * (1.0 - gg * gg)
+        tl.store(dxw_ptr + g, da_i, mask=m)
+        tl.store(dxw_ptr + g + H, da_f, mask=m)
+        tl.store(dxw_ptr + g + 2 * H, da_g, mask=m)
+        tl.store(dxw_ptr + g + 3 * H, da_o, mask=m)
+        tl.store(dc_ptr + offs, dc * f + da_i * w_ci + da_f * w_cf, mask=m)
