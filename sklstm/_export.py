@@ -1,6 +1,11 @@
-"""Export a fitted LSTMRegressor (with its scaling) to TorchScript.
+"""Export a fitted LSTMRegressor (with its scaling) to TorchScript: the legacy path.
 
-The exported file needs only torch to run: ``torch.jit.load(path)(x)``.
+The exported file needs only torch to run: ``torch.jit.load(path)(x)``. TorchScript is
+deprecated in recent PyTorch; :func:`sklstm.to_onnx` is the export to use for new
+deployments (it runs without torch, and exports windows and Pipelines too).
+
+A leaf module: it never imports the estimator modules (``sklstm._regressor`` imports it),
+and recognises the estimators by their class names.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from torch import Tensor, nn
 
@@ -52,34 +58,39 @@ class _CheckedPredictor(nn.Module):
         return self.traced(x)
 
 
+def _is(obj, qualified_name: str) -> bool:
+    """``isinstance(obj, cls)`` for the class ``qualified_name``, without importing it."""
+    return any(f"{c.__module__}.{c.__qualname__}" == qualified_name for c in type(obj).__mro__)
+
+
+_REGRESSOR = "sklstm._regressor.LSTMRegressor"
+_SCALER = "sklstm._scaler.SequenceScaler"
+
+
 def _split(estimator):
     """(SequenceScaler or None, LSTMRegressor) from an estimator or a two-step Pipeline."""
-    from sklearn.pipeline import Pipeline
-
-    from sklstm._regressor import LSTMRegressor
-    from sklstm._scaler import SequenceScaler
-
-    if isinstance(estimator, LSTMRegressor):
+    if _is(estimator, _REGRESSOR):
         return None, estimator
     if isinstance(estimator, Pipeline):
         steps = [step for _, step in estimator.steps if step not in (None, "passthrough")]
-        if len(steps) == 1 and isinstance(steps[0], LSTMRegressor):
+        if len(steps) == 1 and _is(steps[0], _REGRESSOR):
             return None, steps[0]
-        if (
-            len(steps) == 2
-            and isinstance(steps[0], SequenceScaler)
-            and isinstance(steps[1], LSTMRegressor)
-        ):
+        if len(steps) == 2 and _is(steps[0], _SCALER) and _is(steps[1], _REGRESSOR):
             return steps[0], steps[1]
     raise TypeError(
         "export_torchscript exports an LSTMRegressor, optionally after a SequenceScaler "
         f"(a Pipeline of those two steps); got {estimator!r}. A WindowTransformer cannot be "
-        "exported: cut the windows before calling the exported model."
+        "exported to TorchScript: cut the windows before calling the exported model, or "
+        "export the whole Pipeline with sklstm.to_onnx."
     )
 
 
 def export_torchscript(estimator, path, *, scaler=None):
-    """Save a fitted LSTMRegressor, scaling included, as a TorchScript file.
+    """Save a fitted LSTMRegressor, scaling included, as a TorchScript file (legacy).
+
+    TorchScript is deprecated in PyTorch (``torch.jit.load`` may warn); prefer
+    :func:`sklstm.to_onnx`, which needs no torch to run. This export stays for
+    deployments that already load TorchScript.
 
     The file runs with torch alone (no sklstm, sklearn or numpy needed)::
 

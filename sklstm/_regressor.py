@@ -384,6 +384,4 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         >>> np.allclose(y[:, 0].numpy(), reg.predict(X[:3]), atol=1e-5)
         True
         """
-        from sklstm._export import export_torchscript
-
-        return export_torchscript(self, path, scaler=scaler)
+        return _export_torchscript(self, path, scaler=scaler)
