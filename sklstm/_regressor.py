@@ -7,6 +7,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from sklstm._base import BaseLSTM, resolve_device
+from sklstm._export import export_torchscript as _export_torchscript
 from sklstm._training import SequenceDataset, TailSplit
 
 
@@ -349,12 +350,13 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         return out.ravel() if self._y_ndim == 1 else out
 
     def export_torchscript(self, path, *, scaler=None):
-        """Save the fitted model, target scaling included, as a TorchScript file.
+        """Save the fitted model, target scaling included, as a TorchScript file (legacy).
 
         ``torch.jit.load(path)`` runs it with torch alone: a float tensor of
         shape ``(n_samples, seq_len, n_channels)`` in, predictions of shape
         ``(n_samples, n_outputs)`` in the units of ``y`` out. See
-        :func:`sklstm._export.export_torchscript`.
+        :func:`sklstm._export.export_torchscript`. TorchScript is deprecated in
+        PyTorch; :func:`sklstm.to_onnx` exports a model that runs without torch.
 
         Parameters
         ----------
