@@ -1,12 +1,13 @@
 """sklstm: scikit-learn and sktime compatible LSTMs, with peephole connections.
 
 ``LSTMForecaster`` needs sktime (``pip install sklstm[sktime]``); it is imported
-on first use so that ``import sklstm`` never requires sktime.
+on first use so that ``import sklstm`` never requires sktime. ``to_onnx`` needs
+onnx and skl2onnx (``pip install 'sklstm[onnx]'``) and is imported on first use too.
 """
 
-from sklstm._version import __version__  # noqa: E402
 from sklstm._regressor import LSTMRegressor  # noqa: E402
 from sklstm._scaler import SequenceScaler  # noqa: E402
+from sklstm._version import __version__  # noqa: E402
 from sklstm._window import WindowTransformer, make_windows  # noqa: E402
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "SequenceScaler",
     "WindowTransformer",
     "make_windows",
+    "to_onnx",
     "__version__",
 ]
 
@@ -30,8 +32,12 @@ def __getattr__(name):
                 ) from exc
             raise
         return LSTMForecaster
+    if name == "to_onnx":
+        from sklstm.onnx import to_onnx  # raises an ImportError naming the [onnx] extra
+
+        return to_onnx
     raise AttributeError(f"module 'sklstm' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | {"LSTMForecaster"})
+    return sorted(set(globals()) | {"LSTMForecaster", "to_onnx"})
