@@ -1,0 +1,143 @@
+"""Prediction latency of an ONNX export against LSTMRegressor.predict and the bare torch module.
+
+One thread everywhere (``torch.set_num_threads(1)``, onnxruntime ``intra_op_num_threads=1``).
+For each peephole mode, an LSTMRegressor (hidden 32, 1 layer, 24 steps, 1 channel) is fitted
+briefly, exported with ``sklstm.to_onnx`` and timed on one window and on 1,024 windows:
+
+- ``onnxruntime``: ``session.run`` on the exported graph (target scaling included);
+- ``predict``: ``LSTMRegressor.predict`` (validation, skorch, scaling);
+- ``torch``: the bare network ``reg.module_`` under ``torch.no_grad()`` (no scaling).
+
+Each figure is the median of ``--repeats`` timings of a loop that runs for at least
+``--min-time`` seconds. Run::
+
+    python benchmarks/bench_export.py            # about a minute
+    python benchmarks/bench_export.py --quick    # a few seconds (smoke test)
+
+The goal: onnxruntime within 1.5x of the bare torch module at 1,024 windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import torch  # noqa: E402
+
+from sklstm import LSTMRegressor, to_onnx  # noqa: E402
+
+
+def _time(fn, *, repeats: int, min_time: float) -> float:
+    """Median seconds per call of ``fn`` over ``repeats`` loops of at least ``min_time`` s."""
+    fn()  # warm-up (kernel builds, allocations)
+    times = []
+    for _ in range(repeats):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time:
+                break
+        times.append(elapsed / n)
+    return float(np.median(times))
+
+
+def _session(model) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def bench_regressor(peephole: str, args) -> list[tuple]:
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1024, args.seq_len, 1)).astype(np.float32)
+    y = X[:, -3:, 0].sum(axis=1)
+    reg = LSTMRegressor(
+        hidden_size=args.hidden, peephole=peephole, max_iter=2, random_state=0, device="cpu"
+    ).fit(X, y)
+    session = _session(to_onnx(reg))
+    net = reg.module_.eval()
+    rows = []
+    for n in (1, 1024):
+        Xn = np.ascontiguousarray(X[:n])
+        Xt = torch.from_numpy(Xn)
+        out = session.run(None, {"X": Xn})[0]
+        assert np.allclose(out, reg.predict(Xn), rtol=1e-4, atol=1e-4)
+
+        def run_torch(Xt=Xt):
+            with torch.no_grad():
+                net(Xt)
+
+        def time_it(fn):
+            return _time(fn, repeats=args.repeats, min_time=args.min_time)
+
+        timing = dict(
+            onnxruntime=time_it(lambda Xn=Xn: session.run(None, {"X": Xn})),
+            predict=time_it(lambda Xn=Xn: reg.predict(Xn)),
+            torch=time_it(run_torch),
+        )
+        rows.append((f"LSTMRegressor peephole={peephole!r}", n, timing))
+    return rows
+
+
+def bench_forecaster(args) -> list[tuple]:
+    """HOOK (for the lead): the default LSTMForecaster's single forecast, once it exports.
+
+    Return rows ``(label, n_windows, {"onnxruntime": s, "predict": s, "torch": s})`` with
+    ``predict`` the forecaster's ``predict(fh)``; until then this returns no row and the
+    table says so.
+    """
+    return []
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:9.3f}"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--seq-len", type=int, default=24)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--min-time", type=float, default=0.2)
+    parser.add_argument("--quick", action="store_true", help="1 repeat of 0.02 s (smoke test)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.min_time = 1, 0.02
+    torch.set_num_threads(1)
+    rows = []
+    for peephole in ("diagonal", "none", "full"):
+        rows += bench_regressor(peephole, args)
+    rows += bench_forecaster(args)
+
+    print(
+        f"hidden {args.hidden}, seq_len {args.seq_len}, 1 channel, 1 thread; "
+        f"onnxruntime {ort.__version__}, torch {torch.__version__}"
+    )
+    header = (
+        f"| {'model':<34} | {'windows':>7} | {'ort ms':>9} | {'predict ms':>10} | "
+        f"{'torch ms':>9} | {'ort / torch':>11} | {'ort / predict':>13} |"
+    )
+    print(header)
+    print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
+    for label, n, t in rows:
+        print(
+            f"| {label:<34} | {n:>7} | {_ms(t['onnxruntime'])} | {_ms(t['predict']):>10} | "
+            f"{_ms(t['torch'])} | {t['onnxruntime'] / t['torch']:>11.2f} | "
+            f"{t['onnxruntime'] / t['predict']:>13.2f} |"
+        )
+    if not any(label.startswith("LSTMForecaster") for label, _, _ in rows):
+        print(f"| {'LSTMForecaster (default), 1 forecast':<34} | {'hook: bench_forecaster()'} |")
+
+
+if __name__ == "__main__":
+    main()
