@@ -1,0 +1,131 @@
+"""
+=====================================================
+Deploying a tuned pipeline with ONNX, without PyTorch
+=====================================================
+
+A model is tuned with scikit-learn's tools, then served by a process that has neither
+PyTorch nor sklstm nor scikit-learn installed: :func:`sklstm.to_onnx` writes the fitted
+:class:`~sklearn.pipeline.Pipeline` -- windows, scaling, the LSTM and the target scaling --
+as one ONNX graph, and `onnxruntime <https://onnxruntime.ai>`_ runs it.
+
+See :ref:`deploying` for what the graph takes and returns, and for the skl2onnx route
+that handles Pipelines with scikit-learn steps.
+"""
+
+# %%
+# Tune a pipeline
+# ---------------
+# An hourly load with a daily cycle that also follows the temperature; the target is
+# the next hour's load. The pipeline windows the table (each row gets the window of
+# ``lookback`` rows ending at it), scales each channel and fits the LSTM; a small,
+# chronological grid search picks the lookback.
+import subprocess
+import sys
+import textwrap
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import onnxruntime as ort
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+from sklearn.pipeline import Pipeline
+
+import sklstm
+from sklstm import LSTMRegressor, SequenceScaler, WindowTransformer
+
+rng = np.random.RandomState(0)
+hours = np.arange(900)
+temperature = 15 + 8 * np.sin(2 * np.pi * hours / 24 - 1.0) + rng.normal(0, 1, hours.size)
+load = 100 + 20 * np.sin(2 * np.pi * hours / 24) + 1.5 * temperature
+load += rng.normal(0, 2, hours.size)
+table = np.column_stack([load, temperature]).astype(np.float32)  # rows: hours, oldest first
+X, y = table[:-1], table[1:, 0]  # row t predicts the load of hour t + 1
+n_train = 700
+
+pipe = Pipeline(
+    [
+        ("windows", WindowTransformer(lookback=12)),
+        ("scale", SequenceScaler()),
+        ("lstm", LSTMRegressor(hidden_size=16, batch_size=64, max_iter=25, random_state=0)),
+    ]
+)
+search = GridSearchCV(
+    pipe,
+    {"windows__lookback": [6, 12]},
+    cv=TimeSeriesSplit(n_splits=2),
+    scoring="neg_root_mean_squared_error",
+).fit(X[:n_train], y[:n_train])
+model = search.best_estimator_
+print("best lookback:", search.best_params_["windows__lookback"])
+
+# %%
+# Export it
+# ---------
+# One call writes the whole pipeline. The graph's input ``"X"`` is what the pipeline
+# takes -- the table's rows, float32 ``(n_rows, 2)``, any number of rows -- and its
+# output ``"y"`` is ``predict``'s, in the units of the target.
+sklstm.to_onnx(model, "load_model.onnx")
+
+# %%
+# Serve it without PyTorch
+# ------------------------
+# The service below needs only numpy and onnxruntime; it is run in a separate process in
+# which importing torch, sklstm or scikit-learn fails. A window needs the rows before
+# the one predicted for, so the service keeps the last ``lookback`` rows and predicts
+# from the last window.
+lookback = model.named_steps["windows"].lookback
+service = textwrap.dedent(
+    f"""
+    import sys
+    for name in ("torch", "sklstm", "sklearn"):
+        sys.modules[name] = None  # not installed, as far as this process can tell
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession("load_model.onnx", providers=["CPUExecutionProvider"])
+    history = np.load("recent_rows.npy")  # the newest rows of the table, oldest first
+
+    def next_hour_load(rows):
+        return float(session.run(None, {{"X": rows[-{lookback}:]}})[0][-1])
+
+    print(f"{{next_hour_load(history):.3f}}")
+    """
+)
+with open("service.py", "w") as f:
+    f.write(service)
+np.save("recent_rows.npy", X[: n_train + 50])
+answer = subprocess.run(
+    [sys.executable, "service.py"], capture_output=True, text=True, check=True
+).stdout
+print("the service says:", answer.strip())
+print(f"pipe.predict says: {model.predict(X[: n_train + 50])[-1]:.3f}")
+
+# %%
+# The same numbers as ``predict``
+# -------------------------------
+# On the whole table, the graph gives ``predict``'s outputs up to float32 rounding, and
+# runs without scikit-learn's validation and skorch's batching around the network.
+session = ort.InferenceSession("load_model.onnx", providers=["CPUExecutionProvider"])
+y_onnx = session.run(None, {"X": X})[0]
+y_sklstm = model.predict(X)
+print(f"max relative difference: {np.abs(y_onnx - y_sklstm).max() / np.abs(y_sklstm).max():.1e}")
+
+start = time.perf_counter()
+session.run(None, {"X": X})
+onnx_ms = 1e3 * (time.perf_counter() - start)
+start = time.perf_counter()
+model.predict(X)
+predict_ms = 1e3 * (time.perf_counter() - start)
+print(f"{len(X)} rows: onnxruntime {onnx_ms:.1f} ms, predict {predict_ms:.1f} ms")
+
+fig, ax = plt.subplots(figsize=(8, 3.5))
+test = slice(n_train, n_train + 120)
+ax.plot(hours[1:][test], y[test], color="0.6", label="load (next hour)")
+ax.plot(hours[1:][test], y_onnx[test], label="onnxruntime")
+ax.plot(hours[1:][test], y_sklstm[test], ls="--", label="pipe.predict")
+ax.set_xlabel("hour")
+ax.set_ylabel("load")
+ax.set_title("Held-out hours: the ONNX graph and predict agree")
+ax.legend(loc="upper right")
+fig.tight_layout()
+plt.show()
