@@ -124,3 +124,17 @@ def test_loads_and_runs_in_a_fresh_process_without_sklstm(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "ok (48,)"
+
+
+def test_export_module_is_a_leaf():
+    """_export imports no sklstm module (the regressor imports it at module top)."""
+    import ast
+    from pathlib import Path
+
+    import sklstm._export
+
+    tree = ast.parse(Path(sklstm._export.__file__).read_text(encoding="utf-8"))
+    imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names]  # fmt: skip
+    imported += [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert not [name for name in imported if name.split(".")[0] == "sklstm"], imported
