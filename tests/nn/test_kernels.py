@@ -5,6 +5,10 @@ kernels write them, and compares outputs and every gradient by the relative
 error ``||out - ref|| / ||ref||``. The Triton kernels run here under Triton's
 interpreter (``TRITON_INTERPRET=1``, in a subprocess, on CPU tensors) and, when
 a CUDA device is present, compiled on the GPU.
+
+Every random seed is drawn from ``os.urandom`` by :func:`draw_seed`, which prints
+it (pytest shows the output of a failed test) and puts it in the assertion
+messages; ``SKLSTM_TEST_SEED=<seed>`` replays a failure.
 """
 
 import importlib.metadata
@@ -19,7 +23,7 @@ import pytest
 import torch
 
 from sklstm.nn import PeepholeLSTM
-from sklstm.nn._kernels import IMPLS, _cpu, select_recurrence
+from sklstm.nn._kernels import IMPLS, _cpu, _cpu_binding, select_recurrence
 from sklstm.nn._kernels._eager import eager_recurrence
 from sklstm.nn._reference import reference_lstm, reference_weights
 from tests.conftest import requires_cuda
@@ -45,9 +49,25 @@ def rel(a, b):
     return ((a - b).norm() / b.norm().clamp_min(1e-300)).item()
 
 
-def random_problem(T, B, H, dtype, device="cpu"):
+def draw_seed() -> int:
+    """A fresh seed (or ``$SKLSTM_TEST_SEED``), printed so that a failure can be replayed."""
+    seed = int(os.environ.get("SKLSTM_TEST_SEED") or int.from_bytes(os.urandom(4), "little"))
+    print(f"random seed {seed} (replay with SKLSTM_TEST_SEED={seed})")
+    return seed
+
+
+@pytest.fixture(autouse=True)
+def seed():
+    """Seed torch's global generator for the test (restored after), printing the seed."""
+    value = draw_seed()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(value)
+        yield value
+
+
+def random_problem(T, B, H, dtype, device="cpu", seed=None):
     """Random (xw, h0, c0, w_hh, w_ch) and output gradients, as float64 masters."""
-    g = torch.Generator().manual_seed(int.from_bytes(os.urandom(4), "little"))
+    g = torch.Generator().manual_seed(draw_seed() if seed is None else seed)
 
     def rnd(*shape, scale=1.0):
         return (torch.randn(*shape, generator=g, dtype=torch.float64) * scale).to(device)
@@ -57,8 +77,9 @@ def random_problem(T, B, H, dtype, device="cpu"):
 
 
 def compare_recurrence(recurrence, T, B, H, dtype, device="cpu"):
-    """Max rel. error of outputs and all gradients against eager float64."""
-    ins64, gouts = random_problem(T, B, H, dtype, device)
+    """``(max rel. error of outputs and all gradients against eager float64, seed)``."""
+    seed = draw_seed()
+    ins64, gouts = random_problem(T, B, H, dtype, device, seed)
     ins = [x.to(dtype).requires_grad_() for x in ins64]
     outs = recurrence(*ins, "diagonal")
     grads = torch.autograd.grad(outs, ins, [g.to(dtype) for g in gouts])
@@ -69,7 +90,7 @@ def compare_recurrence(recurrence, T, B, H, dtype, device="cpu"):
     ref_grads = torch.autograd.grad(ref, ref_in, gouts)
     got = [*outs, *grads, *outs_nograd]
     want = [*ref, *ref_grads, *ref]
-    return max(rel(a, b) for a, b in zip(got, want, strict=True))
+    return max(rel(a, b) for a, b in zip(got, want, strict=True)), seed
 
 
 @pytest.fixture
@@ -145,27 +166,26 @@ def test_cpu_fused_matches_reference(dtype, variant, poison, monkeypatch):
     elif _cpu.compiled_library() is None:
         pytest.skip("no C compiler: the cpu_fused path falls back to its PyTorch loop")
     if variant == "c_plain":
-        monkeypatch.setattr(_cpu, "_blas_gemm", lambda dtype: None)
+        monkeypatch.setattr(_cpu_binding, "blas_gemm", lambda dtype: None)
     for T, B, H in SHAPES:
-        err = compare_recurrence(_cpu.cpu_fused_recurrence, T, B, H, dtype)
-        assert err < TOL[dtype], (variant, T, B, H, err)
+        err, seed = compare_recurrence(_cpu.cpu_fused_recurrence, T, B, H, dtype)
+        assert err < TOL[dtype], (variant, T, B, H, err, f"seed={seed}")
 
 
 @pytest.mark.parametrize("variant", ["c", "torch"])
-def test_cpu_fused_gradcheck(variant, monkeypatch):
+def test_cpu_fused_gradcheck(variant, monkeypatch, seed):
     if variant == "torch":
         monkeypatch.setattr(_cpu, "compiled_library", lambda: None)
-    ins64, _ = random_problem(3, 2, 3, torch.float64)
+    ins64, _ = random_problem(3, 2, 3, torch.float64, seed=seed)
     ins = [x.requires_grad_() for x in ins64]
     assert torch.autograd.gradcheck(
         lambda *a: _cpu.cpu_fused_recurrence(*a, "diagonal"), ins, eps=1e-6, atol=1e-7
-    )
+    ), f"seed={seed}"
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_peephole_lstm_auto_on_cpu_matches_reference(dtype, poison):
+def test_peephole_lstm_auto_on_cpu_matches_reference(dtype, poison, seed):
     """Through the module: every parameter (weight_ih, biases, w_hh, peepholes), x, h0, c0."""
-    torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
     lstm = PeepholeLSTM(3, 7, num_layers=2, batch_first=True).to(dtype)
     assert lstm.impl == "auto"
     x = torch.randn(4, 6, 3, dtype=dtype, requires_grad=True)
@@ -182,12 +202,12 @@ def test_peephole_lstm_auto_on_cpu_matches_reference(dtype, poison):
     got = [out, hn, cn, *grads]
     want = [ref_out, ref_hn, ref_cn, *ref_grads]
     for a, b in zip(got, want, strict=True):
-        assert rel(a, b) < TOL[dtype]
+        assert rel(a, b) < TOL[dtype], f"seed={seed}"
     # the forced impls agree too
     for impl in ("cpu_fused", "eager"):
         other = PeepholeLSTM(3, 7, num_layers=2, batch_first=True, impl=impl).to(dtype)
         other.load_state_dict(lstm.state_dict())
-        assert rel(other(x, (h0, c0))[0], ref_out) < TOL[dtype]
+        assert rel(other(x, (h0, c0))[0], ref_out) < TOL[dtype], (impl, f"seed={seed}")
 
 
 # --------------------------------------------------------------------------- Triton
@@ -197,7 +217,7 @@ _INTERPRETER_SCRIPT = """
 import json, sys
 import torch
 sys.path.insert(0, {root!r})
-from tests.nn.test_kernels import compare_recurrence
+from tests.nn.test_kernels import compare_recurrence, draw_seed
 from sklstm.nn import PeepholeLSTM
 from sklstm.nn._kernels import _triton
 from sklstm.nn._reference import reference_lstm, reference_weights
@@ -208,6 +228,8 @@ for dtype in (torch.float32, torch.float64):
     for T, B, H in [(1, 1, 5), (3, 2, 50), (2, 17, 130), (2, 3, 16)]:
         key = f"{{dtype}} T={{T}} B={{B}} H={{H}}"
         errs[key] = compare_recurrence(_triton.triton_recurrence, T, B, H, dtype)
+    seed = draw_seed()
+    torch.manual_seed(seed)
     lstm = PeepholeLSTM(3, 6, num_layers=2, impl="triton").to(dtype)
     x = torch.randn(4, 2, 3, dtype=dtype, requires_grad=True)
     out, (hn, cn) = lstm(x)
@@ -218,7 +240,7 @@ for dtype in (torch.float32, torch.float64):
     errs[f"{{dtype}} module"] = max(
         ((a.double() - b).norm() / b.norm()).item()
         for a, b in zip([out, hn, cn, *grads], [ref, rh, rc, *ref_grads])
-    )
+    ), seed
 print(json.dumps(errs))
 """
 
@@ -238,10 +260,11 @@ def test_triton_kernels_under_the_interpreter():
         text=True,
         timeout=300,
     )
-    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     errs = json.loads(res.stdout.strip().splitlines()[-1])
-    for key, err in errs.items():
-        assert err < TOL[torch.float64 if "float64" in key else torch.float32], (key, err)
+    for key, (err, seed) in errs.items():
+        tol = TOL[torch.float64 if "float64" in key else torch.float32]
+        assert err < tol, (key, err, f"seed={seed}")
 
 
 def _gpu_configs(H, dtype):
@@ -264,8 +287,8 @@ def test_triton_on_cuda_matches_reference(dtype):
         for T, B, H in [(1, 1, 5), (7, 3, 50), (5, 33, 130), (3, 70, 128), (2, 5, 512)]:
             for cfg in _gpu_configs(H, dtype):
                 _triton._CONFIG_OVERRIDE = cfg
-                err = compare_recurrence(_triton.triton_recurrence, T, B, H, dtype, "cuda")
-                assert err < TOL[dtype], (T, B, H, cfg, err)
+                err, seed = compare_recurrence(_triton.triton_recurrence, T, B, H, dtype, "cuda")
+                assert err < TOL[dtype], (T, B, H, cfg, err, f"seed={seed}")
     finally:
         _triton._POISON = False
         _triton._CONFIG_OVERRIDE = None
@@ -275,7 +298,7 @@ def test_triton_on_cuda_matches_reference(dtype):
 @pytest.mark.gpu
 @requires_cuda
 @pytest.mark.skipif(not HAS_TRITON, reason="triton is not installed")
-def test_peephole_lstm_auto_on_cuda_uses_triton_and_matches_reference():
+def test_peephole_lstm_auto_on_cuda_uses_triton_and_matches_reference(seed):
     x = torch.zeros(2, 3, 8, device="cuda")
     assert select_recurrence("auto", "diagonal", x).__name__ == "_triton_recurrence"
     lstm = PeepholeLSTM(8, 50, num_layers=2).cuda()
@@ -286,4 +309,4 @@ def test_peephole_lstm_auto_on_cuda_uses_triton_and_matches_reference():
     ref, (rh, rc) = reference_lstm(x, reference_weights(lstm))
     ref_grads = torch.autograd.grad(ref.sum() + rh.sum() + rc.sum(), params)
     for a, b in zip([out, hn, cn, *grads], [ref, rh, rc, *ref_grads], strict=True):
-        assert rel(a, b) < 1e-5
+        assert rel(a, b) < 1e-5, f"seed={seed}"

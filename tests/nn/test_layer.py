@@ -1,6 +1,12 @@
-"""PeepholeLSTM against the float64 reference and against torch.nn.LSTM."""
+"""PeepholeLSTM against the float64 reference and against torch.nn.LSTM.
+
+Random seeds come from ``os.urandom``; each test's seed is printed (pytest shows
+the output of a failed test) and named in the assertion messages, and
+``SKLSTM_TEST_SEED=<seed>`` replays a failure.
+"""
 
 import itertools
+import os
 
 import pytest
 import torch
@@ -21,6 +27,16 @@ SHAPES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def seed():
+    """Seed torch's global generator (restored after the test) and print the seed."""
+    value = int(os.environ.get("SKLSTM_TEST_SEED") or int.from_bytes(os.urandom(4), "little"))
+    print(f"random seed {value} (replay with SKLSTM_TEST_SEED={value})")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(value)
+        yield value
+
+
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = a.detach().double().cpu(), b.detach().double().cpu()
     assert torch.isfinite(a).all(), "non-finite values"
@@ -38,9 +54,9 @@ def run_with_grads(fn, inputs, upstream):
     return [out, h, c], [t.grad for t in inputs]
 
 
-def make_case(mode, shape, dtype, device, impl="auto"):
+def make_case(mode, shape, dtype, device, seed, impl="auto"):
     seq, batch, n_in, hidden, layers, batch_first, given_hx, bias = shape
-    gen = torch.Generator().manual_seed(torch.seed() % 2**31)  # fresh inputs every run
+    gen = torch.Generator().manual_seed(seed)  # fresh inputs every run (see ``seed``)
     module = PeepholeLSTM(
         n_in, hidden, layers, bias=bias, batch_first=batch_first, peephole=mode, impl=impl
     )
@@ -67,8 +83,8 @@ def make_case(mode, shape, dtype, device, impl="auto"):
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s[:5])))
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("impl", ["auto", "eager"])
-def test_matches_float64_reference(mode, shape, dtype, impl, device):
-    module, x, hx, upstream = make_case(mode, shape, dtype, device, impl)
+def test_matches_float64_reference(mode, shape, dtype, impl, device, seed):
+    module, x, hx, upstream = make_case(mode, shape, dtype, device, seed, impl)
     params = list(module.parameters())
     inputs = [x] + (list(hx) if hx is not None else []) + params
     n_state = 2 if hx is not None else 0
@@ -92,10 +108,10 @@ def test_matches_float64_reference(mode, shape, dtype, impl, device):
     names = ["x"] + (["h0", "c0"] if n_state else []) + [n for n, _ in module.named_parameters()]
     for name, a, b in zip(["output", "h_n", "c_n"], outs, ref_outs, strict=True):
         assert a.dtype == dtype and a.device.type == device.type
-        assert rel_err(a, b) < TOL[dtype], name
+        assert rel_err(a, b) < TOL[dtype], f"{name}, seed={seed}"
     for name, a, b in zip(names, grads, ref_grads, strict=True):
         assert a is not None, f"no gradient for {name}"
-        assert rel_err(a, b) < TOL[dtype], f"gradient of {name}"
+        assert rel_err(a, b) < TOL[dtype], f"gradient of {name}, seed={seed}"
 
 
 @pytest.mark.parametrize("mode", MODES)
