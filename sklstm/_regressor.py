@@ -217,9 +217,9 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
             y_numeric=True,
             multi_output=True,
         )
+        # X keeps its float dtype here (float32 windows for a float64 model, say): the
+        # dataset casts batch by batch, so that a strided view is never materialised.
         X = self._as_sequences(X, reset=cold)
-        if not cold:
-            X = X.astype(self.dtype_, copy=False)
         y2 = y.reshape(len(y), -1)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -252,7 +252,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         # Uniform weights are left out: the plain mean is the same loss, cheaper.
         weights = None if np.all(sample_weight == sample_weight[0]) else sample_weight
         weights = None if weights is None else weights.astype(self.dtype_)
-        dataset = SequenceDataset(X, y_scaled, weights, device=self.device_)
+        dataset = SequenceDataset(X, y_scaled, weights, device=self.device_, dtype=self.dtype_)
         train, valid = dataset, None
         if self.early_stopping:
             # The chronological tail: the newest rows are the validation set.

@@ -13,33 +13,49 @@ from torch import Tensor, nn
 
 from sklstm.nn import PeepholeLSTM
 
-# Inputs up to this size that are plain contiguous arrays are copied to the
-# training device once; larger ones, and strided views (such as the sliding
-# windows of ``make_windows``) are gathered batch by batch so that windows are
-# never materialised all at once.
+# On a GPU, inputs up to this size that are plain C-contiguous arrays are copied
+# to the device once (a device copy of the rows the array already holds, so it
+# never multiplies memory); larger ones and strided views (such as the sliding
+# windows of ``make_windows``, whose rows overlap) stay numpy arrays and are
+# gathered batch by batch. On the CPU nothing is ever copied up front: a copy
+# would only double the memory, and gathering a batch costs the same either way.
 _MATERIALISE_BYTES = 256 * 2**20
+
+
+def _copy_to_device(X, device) -> bool:
+    """Whether ``SequenceDataset`` copies ``X`` to ``device`` once instead of per batch."""
+    return (
+        device is not None
+        and torch.device(device).type != "cpu"
+        and isinstance(X, np.ndarray)
+        and X.flags.c_contiguous  # its rows do not overlap: the copy is no larger than X
+        and X.nbytes <= _MATERIALISE_BYTES
+    )
 
 
 class SequenceDataset(torch.utils.data.Dataset):
     """Sequences ``X`` (n, seq_len, channels), targets ``y`` (n, n_outputs), weights ``w`` (n,).
 
     ``X`` may be any numpy array, including a read-only strided view; it is
-    never written to. ``y`` and ``w`` may be None (prediction).
+    never written to, and never copied whole on the CPU: each batch is
+    gathered by index (and cast to ``dtype``, when given, batch by batch), so
+    training on the windows of :func:`sklstm.make_windows` needs memory for
+    the series and a few batches, not for ``n_windows * seq_len`` values.
+    On a GPU, small C-contiguous arrays are copied to the device once
+    (see ``_MATERIALISE_BYTES``). ``y`` and ``w`` may be None (prediction).
     """
 
-    def __init__(self, X, y=None, w=None, *, device=None):
+    def __init__(self, X, y=None, w=None, *, device=None, dtype=None):
         self.X = X
         self.y = y
         self.w = w
-        if (
-            device is not None
-            and isinstance(X, np.ndarray)
-            and X.flags.c_contiguous
-            and X.nbytes <= _MATERIALISE_BYTES
-        ):
-            self.X = torch.tensor(X, device=device)
+        self.dtype = None if dtype is None else np.dtype(dtype)
+        if _copy_to_device(X, device):
+            torch_dtype = None if dtype is None else _TORCH_DTYPES[self.dtype]
+            self.X = torch.tensor(X, dtype=torch_dtype, device=device)
             self.y = None if y is None else torch.tensor(y, device=device)
             self.w = None if w is None else torch.tensor(w, device=device)
+            self.dtype = None
 
     def __len__(self) -> int:
         return len(self.X)
@@ -50,20 +66,22 @@ class SequenceDataset(torch.utils.data.Dataset):
         sub.X = self.X[index]
         sub.y = None if self.y is None else self.y[index]
         sub.w = None if self.w is None else self.w[index]
+        sub.dtype = self.dtype
         return sub
 
     @staticmethod
-    def _take(array, index: Tensor):
+    def _take(array, index: Tensor, dtype=None):
         if array is None:
             return None
         if isinstance(array, Tensor):
             return array[index.to(array.device)]
         # Fancy indexing copies just this batch, also out of a read-only view.
-        return torch.from_numpy(array[index.numpy()])
+        rows = array[index.numpy()]
+        return torch.from_numpy(rows if dtype is None else rows.astype(dtype, copy=False))
 
     def batch(self, index: Tensor):
         """The batch at ``index``: ``(X, None)``, ``(X, y)``, or ``(X, [y, w])`` with weights."""
-        Xb = self._take(self.X, index)
+        Xb = self._take(self.X, index, self.dtype)
         if self.y is None:
             return Xb, None
         if self.w is None:
@@ -72,6 +90,9 @@ class SequenceDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return self.batch(torch.as_tensor([i]))
+
+
+_TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 
 
 class BatchLoader:
