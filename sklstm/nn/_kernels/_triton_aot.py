@@ -35,7 +35,7 @@ def _kernel(name: str):
     }[name]
 
 
-def _registers(cubin: bytes) -> int | None:
+def _resources(cubin: bytes) -> tuple[int | None, int | None]:
     from triton import knobs
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,8 +45,9 @@ def _registers(cubin: bytes) -> int | None:
         res = subprocess.run(
             [knobs.nvidia.cuobjdump.path, "-res-usage", path], capture_output=True, text=True
         )
-    m = re.search(r"REG:(\d+)", res.stdout)
-    return int(m.group(1)) if m else None
+    regs = re.search(r"REG:(\d+)", res.stdout)
+    local = re.search(r"LOCAL:(\d+)", res.stdout)
+    return (int(regs.group(1)) if regs else None, int(local.group(1)) if local else None)
 
 
 def compile_kernel(
@@ -70,8 +71,9 @@ def compile_kernel(
     -------
     dict
         ``shared`` (bytes of shared memory per program), ``n_regs`` (registers per
-        thread, None if cuobjdump could not tell), ``num_warps`` and the stages
-        produced (``asm``: ttir, ttgir, llir, ptx, cubin).
+        thread) and ``local`` (bytes of local memory per thread: register spills),
+        None where cuobjdump could not tell, ``num_warps`` and the stages produced
+        (``asm``: ttir, ttgir, llir, ptx, cubin).
     """
     import triton
     from triton.backends.compiler import GPUTarget
@@ -94,9 +96,11 @@ def compile_kernel(
         target=GPUTarget("cuda", arch, 32),
         options={"num_warps": num_warps, "enable_fp_fusion": True},
     )
+    n_regs, local = _resources(compiled.asm["cubin"])
     return {
         "shared": compiled.metadata.shared,
-        "n_regs": _registers(compiled.asm["cubin"]),
+        "n_regs": n_regs,
+        "local": local,
         "num_warps": compiled.metadata.num_warps,
         "asm": sorted(compiled.asm.keys()),
     }

@@ -27,7 +27,7 @@ import contextlib
 import torch
 
 #: Elements per program of the gate kernels.
-BLOCK = 1024
+BLOCK = 512
 
 
 @contextlib.contextmanager
