@@ -8,8 +8,8 @@ briefly, exported with ``sklstm.to_onnx`` and timed on one window and on 1,024 w
 - ``predict``: ``LSTMRegressor.predict`` (validation, skorch, scaling);
 - ``torch``: the bare network ``reg.module_`` under ``torch.no_grad()`` (no scaling).
 
-Each figure is the median of ``--repeats`` timings of a loop that runs for at least
-``--min-time`` seconds. Run::
+Each figure is the best of ``--repeats`` timings of a loop that runs for at least
+``--min-time`` seconds, the three taking turns (the machine may be shared). Run::
 
     python benchmarks/bench_export.py            # about a minute
     python benchmarks/bench_export.py --quick    # a few seconds (smoke test)
@@ -32,20 +32,26 @@ import torch  # noqa: E402
 from sklstm import LSTMRegressor, to_onnx  # noqa: E402
 
 
-def _time(fn, *, repeats: int, min_time: float) -> float:
-    """Median seconds per call of ``fn`` over ``repeats`` loops of at least ``min_time`` s."""
-    fn()  # warm-up (kernel builds, allocations)
-    times = []
+def _time(fns: dict, *, repeats: int, min_time: float) -> dict:
+    """Seconds per call of each of ``fns``: the best of ``repeats`` loops of >= ``min_time`` s.
+
+    The functions take turns within each repeat, so that load from other processes hits
+    them alike; the best loop is the one least disturbed.
+    """
+    best = {name: float("inf") for name in fns}
+    for fn in fns.values():
+        fn()  # warm-up (kernel builds, allocations)
     for _ in range(repeats):
-        n, start = 0, time.perf_counter()
-        while True:
-            fn()
-            n += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time:
-                break
-        times.append(elapsed / n)
-    return float(np.median(times))
+        for name, fn in fns.items():
+            n, start = 0, time.perf_counter()
+            while True:
+                fn()
+                n += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= min_time:
+                    break
+            best[name] = min(best[name], elapsed / n)
+    return best
 
 
 def _session(model) -> ort.InferenceSession:
@@ -77,13 +83,14 @@ def bench_regressor(peephole: str, args) -> list[tuple]:
             with torch.no_grad():
                 net(Xt)
 
-        def time_it(fn):
-            return _time(fn, repeats=args.repeats, min_time=args.min_time)
-
-        timing = dict(
-            onnxruntime=time_it(lambda Xn=Xn: session.run(None, {"X": Xn})),
-            predict=time_it(lambda Xn=Xn: reg.predict(Xn)),
-            torch=time_it(run_torch),
+        timing = _time(
+            {
+                "onnxruntime": lambda Xn=Xn: session.run(None, {"X": Xn}),
+                "predict": lambda Xn=Xn: reg.predict(Xn),
+                "torch": run_torch,
+            },
+            repeats=args.repeats,
+            min_time=args.min_time,
         )
         rows.append((f"LSTMRegressor peephole={peephole!r}", n, timing))
     return rows
