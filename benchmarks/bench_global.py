@@ -94,7 +94,7 @@ def run(n_series: int, args) -> dict:
         "tracemalloc_peak_mib": peak / 2**20,
         "windows_if_materialised_mib": n_windows * args.lookback * 4 / 2**20,
         "peak_rss_mib": peak_rss_mib(),
-        "final_loss": forecaster.pretrained_regressor_.loss_curve_[-1],
+        "final_loss": forecaster.pretrained_ensemble_.loss_curve_[-1],
     }
 
 

@@ -267,9 +267,8 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     ):
         """Set the fitted state of a fresh model and build its untrained net.
 
-        Shared by ``fit`` and by training on streamed windows (``sklstm._panel``),
-        which computes the target statistics itself: ``y_mean`` and ``y_var`` are
-        the (sample-weighted) mean and variance of the targets.
+        ``y_mean`` and ``y_var`` are the (sample-weighted) mean and variance of the
+        targets, which ``fit`` computes.
         """
         self.n_features_in_ = int(n_features)
         self.n_channels_in_ = int(n_channels)

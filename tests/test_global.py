@@ -1,6 +1,5 @@
 """Global models over panels: windows streamed by index, one batched forecast."""
 
-import tracemalloc
 import warnings
 
 import numpy as np
@@ -9,7 +8,14 @@ import pytest
 
 pytest.importorskip("sktime", reason="LSTMForecaster needs sktime (pip install sklstm[sktime])")
 
-from sklstm import LSTMForecaster  # noqa: E402
+import torch  # noqa: E402
+
+from sklstm import LSTMForecaster, make_windows  # noqa: E402
+from sklstm._forecast.ensemble import LSTMEnsemble  # noqa: E402
+from sklstm._forecast.normalise import WindowNormaliser  # noqa: E402
+from sklstm._forecast.spec import WindowSpec  # noqa: E402
+from sklstm._forecast.windows import SeriesPanel, WindowDataset  # noqa: E402
+from tests._memory import peak_rss_growth  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The default of config ``remember_data``:FutureWarning"
@@ -33,68 +39,118 @@ def _panel(n_series, n_points, seed=0, exog=False):
 
 
 @pytest.mark.parametrize(
-    "params, exog",
+    "horizon, mode, exog, validation",
     [
-        ({"strategy": "direct", "window_scaling": "mean"}, False),
-        ({"strategy": "direct", "window_scaling": "last"}, False),
-        ({"strategy": "direct", "window_scaling": "last"}, True),
-        ({"strategy": "recursive", "window_scaling": False}, True),
-        ({"strategy": "direct", "early_stopping": False, "window_scaling": "mean"}, False),
+        (3, "mean", False, True),
+        (3, "last", False, True),
+        (3, "last", True, True),
+        (1, "none", True, True),
+        (3, "mean", False, False),
     ],
 )
-def test_streamed_windows_equal_the_materialised_ones(params, exog):
-    """Batch by batch, the panel dataset gives exactly the windows _training_set builds."""
+def test_streamed_windows_equal_the_materialised_ones(horizon, mode, exog, validation):
+    """Batch by batch, the dataset gives exactly the windows make_windows cuts, normalised."""
     y, X = _panel(5, 40, exog=exog)
-    f = LSTMForecaster(lookback=6, max_iter=1, hidden_size=3, n_models=1, **params)
-    horizon = 1 if params["strategy"] == "recursive" else 3
-    series = f._panel_series(y, X)
-    values, offsets = f._panel_values(series)
-    (mode,) = f._modes()
-    stats_ = f._fit_stats(series, 6, mode)
-    streamed_stats = f._panel_stats(values, offsets, 1, 6, mode)
-    assert streamed_stats.pop("mode") == stats_.pop("mode") == mode
-    for key, value in stats_.items():
-        np.testing.assert_allclose(streamed_stats[key], value, rtol=1e-12, err_msg=key)
-    stats_["mode"] = mode
-    X_train, y_train, w, n_valid = f._training_set(series, 6, horizon, stats_)
-    dataset = f._panel_windows(values, offsets, 6, horizon, stats_)
-    rows = np.arange(len(dataset))
-    assert dataset.n_valid == n_valid and len(dataset) == len(X_train)
-    np.testing.assert_array_equal(dataset.features(rows), X_train)
-    np.testing.assert_array_equal(dataset.targets(rows), y_train)
-    np.testing.assert_array_equal(dataset.weights, w)
-    # subset (the validation split) shares the values and slices the starts.
-    first = len(dataset) - n_valid
-    tail = dataset.subset(slice(first, None))
-    assert tail.values is dataset.values
-    np.testing.assert_array_equal(tail.features(np.arange(n_valid)), X_train[first:])
+    series = LSTMForecaster._panel_series(y, X)
+    panel = SeriesPanel.from_arrays(series)
+    spec = WindowSpec(6, horizon, 1, 1 if exog else 0)
+    train, valid = panel.split(spec, 0.2, validation)
+    starts = np.concatenate([train, valid])
+    norm = WindowNormaliser.fit(mode, panel.values, 1, spec, panel.stat_starts(6), train)
+    dataset = WindowDataset(panel, starts, spec, {mode: norm}, [mode])
+    X_batch, y_batch = dataset.batch(torch.arange(len(starts)))
+    # The same windows, materialised series by series with make_windows.
+    expected_X, expected_y = [], []
+    for (Y, Xa), (a, _) in zip(series, panel.bounds(), strict=True):
+        past, ahead = make_windows(Y, Xa, lookback=6, horizon=horizon)
+        past, ahead = np.asarray(past), np.asarray(ahead).reshape(len(past), horizon, 1)
+        future = None
+        if exog:
+            _, future = make_windows(Xa[5:], lookback=1, horizon=horizon)
+            future = np.asarray(future).reshape(len(past), horizon, 1)
+        mine = np.isin(a + np.arange(len(past)), starts)
+        order = np.argsort(a + np.flatnonzero(mine))
+        past, ahead = past[mine][order], ahead[mine][order]
+        future = None if future is None else future[mine][order]
+        shift, level = norm.norms(past[:, :, :1])
+        expected_X.append(norm.encode_inputs(past, future, shift, level))
+        expected_y.append(norm.encode_targets(ahead, shift, level))
+    order = np.argsort(np.concatenate([train, valid]))
+    np.testing.assert_allclose(
+        X_batch.numpy()[order], np.concatenate(expected_X), rtol=1e-6, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        y_batch.numpy()[order], np.concatenate(expected_y), rtol=1e-6, atol=1e-6
+    )
+    # No held-out target is a training target: the purged windows are left out.
+    for a, b in panel.bounds():
+        mine_valid = valid[(valid >= a) & (valid < b)]
+        mine_train = train[(train >= a) & (train < b)]
+        if validation and len(mine_valid):
+            assert mine_train.max() + spec.span - 1 < mine_valid.min() + spec.lookback
+    # subset (a slice of the windows) shares the values and slices the starts.
+    tail = dataset.subset(slice(len(train), None))
+    assert tail.panel.values is dataset.panel.values
+    np.testing.assert_array_equal(tail.starts, valid)
+
+
+def test_members_read_their_own_normalisation_and_order():
+    y, _ = _panel(3, 40)
+    panel = SeriesPanel.from_arrays(LSTMForecaster._panel_series(y, None))
+    spec = WindowSpec(6, 2, 1)
+    starts, _ = panel.split(spec, 0.2, validation=False)
+    norms = {
+        mode: WindowNormaliser.fit(mode, panel.values, 1, spec, panel.stat_starts(6), starts)
+        for mode in ["mean", "last"]
+    }
+    modes = ["mean", "mean", "last"]
+    orders = WindowDataset.member_orders(len(starts), 3, np.random.RandomState(0))
+    dataset = WindowDataset(panel, starts, spec, norms, modes, orders)
+    index = torch.arange(len(starts))
+    X, Y = dataset.batch(index)
+    assert X.shape == (len(starts), 6, 3) and Y.shape == (len(starts), 3 * 2)
+    seen = []
+    for m, mode in enumerate(modes):
+        a, b = orders[m]
+        rows = (a * index.numpy() + b) % len(starts)
+        seen.append(rows)
+        X_m, y_m = dataset.member_arrays(rows, mode)
+        np.testing.assert_array_equal(X[:, :, m : m + 1].numpy(), X_m)
+        np.testing.assert_array_equal(Y[:, 2 * m : 2 * m + 2].numpy(), y_m)
+    # Every member sees every window once per epoch, in its own order.
+    for rows in seen:
+        np.testing.assert_array_equal(np.sort(rows), np.arange(len(starts)))
+    assert not np.array_equal(seen[0], seen[1])
 
 
 def test_pretrain_memory_grows_with_points_not_points_times_lookback():
-    """200 series x 500 points, lookback 64: the windows would take 24 MiB in float32."""
-    y, _ = _panel(200, 500)
-    lookback = 64
-    params = {"lookback": lookback, "hidden_size": 4, "max_iter": 1, "n_models": 1}
-    params.update(batch_size=1024, early_stopping=False, random_state=0, device="cpu")
-    # First call loads sktime's and skorch's lazy modules, which are not the data.
-    LSTMForecaster(**params).pretrain(_panel(3, 200)[0], fh=[1, 2, 3])
-    f = LSTMForecaster(**params)
-    tracemalloc.start()
-    try:
-        f.pretrain(y, fh=[1, 2, 3])
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    n_points = 200 * 500
-    materialised = n_points * lookback * 4
-    data = y.memory_usage(deep=True).sum()
-    assert peak < materialised / 2, (peak / 2**20, materialised / 2**20, data / 2**20)
-    assert f.pretrained_regressor_.n_iter_ == 1
-    assert np.isfinite(f.pretrained_regressor_.loss_curve_).all()
+    """50 series x 2,000 points, lookback 256: the windows would take 85 MiB in float32."""
+    usage = peak_rss_growth(
+        setup=(
+            "import warnings; warnings.simplefilter('ignore')\n"
+            "import numpy as np, pandas as pd\n"
+            "from sklstm import LSTMForecaster\n"
+            "rng = np.random.RandomState(0)\n"
+            "values = 10 + np.sin(np.arange(2000) / 4)[None] + 0.1 * rng.randn(50, 2000)\n"
+            "index = pd.MultiIndex.from_product([range(50), range(2000)])\n"
+            "y = pd.DataFrame({'y': values.ravel()}, index=index)\n"
+            "params = dict(lookback=256, hidden_size=2, max_iter=1, n_models=1, "
+            "batch_size=256, early_stopping=False, random_state=0, device='cpu')\n"
+            "LSTMForecaster(**params).pretrain(y.loc[[0, 1]], fh=[1, 2, 3])  # warm-up\n"
+            "f = LSTMForecaster(**params)"
+        ),
+        run="f.pretrain(y, fh=[1, 2, 3])",
+    )
+    materialised = 50 * (2000 - 256 - 2) * 256 * 4
+    # The data's copies, the starts, shifts and levels of two normalisations (8-byte values
+    # per window), one batch's activations and torch's first-use buffers (about 25 MiB
+    # here in all); a single materialised copy of the windows would be 85 MiB.
+    assert usage["growth"] < 0.5 * materialised, (usage["growth"] / 2**20, materialised / 2**20)
 
 
 @pytest.mark.parametrize(
-    "strategy, window_scaling", [("direct", "both"), ("recursive", "both"), ("direct", "last")]
+    "strategy, window_scaling",
+    [("multioutput", "both"), ("recursive", "both"), ("multioutput", "last")],
 )
 def test_forecast_panel_is_one_batched_forward(strategy, window_scaling, monkeypatch):
     y, _ = _panel(6, 60)
@@ -107,17 +163,17 @@ def test_forecast_panel_is_one_batched_forward(strategy, window_scaling, monkeyp
         window_scaling=window_scaling,
         random_state=0,
     ).pretrain(y, fh=[1, 2, 3])
-    reg = f.pretrained_regressor_
     calls = []
-    original = type(reg).predict
+    original = LSTMEnsemble.predict
     monkeypatch.setattr(
-        type(reg), "predict", lambda self, X: calls.append(len(X)) or original(self, X)
+        LSTMEnsemble, "predict", lambda self, X: calls.append(X.shape) or original(self, X)
     )
     pred = f.forecast_panel(y, fh=[1, 2, 3])
-    n_steps = 1 if strategy == "direct" else 3
-    n_networks = len(f.pretrained_regressors_)  # one global network per normalisation
+    n_steps = 1 if strategy == "multioutput" else 3
+    n_networks = f.pretrained_ensemble_.n_members  # one global network per normalisation
     assert n_networks == (2 if window_scaling == "both" else 1)
-    assert calls == [6] * n_steps * n_networks  # every series in each network call
+    # One call per step, every series and every network in it.
+    assert calls == [(6, 8, n_networks)] * n_steps
     assert pred.shape == (6 * 3, 1) and list(pred.columns) == ["y"]
     assert pred.index.names == ["instance", "time"]
     assert list(pred.loc["s2"].index) == [60, 61, 62]

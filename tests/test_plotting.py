@@ -60,12 +60,23 @@ def test_forecaster_draws_every_network():
         f.plot_history()
     ax = f.fit(load_airline(), fh=[1, 2]).plot_history()
     labels = [line.get_label() for line in ax.get_lines()]
-    assert labels == [  # two networks for each window normalisation
-        f"network {k} ({mode}): training loss"
-        for k, mode in enumerate(["mean", "mean", "last", "last"])
+    modes = ["mean", "mean", "last", "last"]  # two networks for each window normalisation
+    assert labels == [
+        f"network {k} ({mode}): {kind} loss"
+        for k, mode in enumerate(modes)
+        for kind in ["training", "validation"]
     ]
-    for line, reg in zip(ax.get_lines(), f.regressors_, strict=True):
-        np.testing.assert_allclose(line.get_ydata(), reg.loss_curve_)
+    lines = ax.get_lines()
+    history = f.ensemble_.history_
+    for k in range(4):
+        train, valid = lines[2 * k], lines[2 * k + 1]
+        # Each network's own curves, read from the one training history.
+        expected = [row["train_member_loss"][k] for row in history]
+        np.testing.assert_allclose(train.get_ydata(), expected)
+        held_out = [row.get("valid_member_loss", [np.nan] * 4)[k] for row in history]
+        np.testing.assert_allclose(valid.get_ydata(), held_out)
+        assert np.isnan(valid.get_ydata()[-1])  # the final epochs on all windows
+        assert np.isfinite(valid.get_ydata()[0])
     plt.close("all")
 
 

@@ -1,0 +1,75 @@
+"""The geometry of the forecaster's windows (private)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """What one training window is made of.
+
+    A window is ``lookback`` past rows of the targets (and exogenous columns); the
+    network predicts the next ``horizon`` rows of the targets. With exogenous
+    columns, their values over the ``horizon`` target rows follow the past rows as
+    further time steps, marked by an indicator channel (1 on past rows, 0 after).
+    """
+
+    lookback: int
+    horizon: int
+    n_targets: int
+    n_exog: int = 0
+
+    @property
+    def future(self) -> bool:
+        """Whether the horizon's exogenous rows are appended to each input."""
+        return self.n_exog > 0
+
+    @property
+    def seq_len(self) -> int:
+        return self.lookback + (self.horizon if self.future else 0)
+
+    @property
+    def n_channels(self) -> int:
+        return self.n_targets + self.n_exog + (1 if self.future else 0)
+
+    @property
+    def n_outputs(self) -> int:
+        return self.horizon * self.n_targets
+
+    @property
+    def span(self) -> int:
+        """Rows one training window covers: its past and its targets."""
+        return self.lookback + self.horizon
+
+
+def resolve_lookback(lookback, n_timepoints: int, horizon: int, max_fh, *, owner: str, what: str):
+    """The lookback to use: ``"auto"`` is twice the horizon (at least 8), shrunk to fit.
+
+    The lookback is shrunk to ``(n_timepoints - horizon + 1) // 2`` on a series too
+    short for it, so that at least half of the windows that would fit with lookback
+    1 remain (a given int shrinks with a ``UserWarning``). ``max_fh`` is the
+    longest requested step (None: 12).
+    """
+    n_usable = n_timepoints - horizon + 1  # windows of length 1 that fit
+    if n_usable < 2:
+        raise ValueError(
+            f"{owner}: {what} has {n_timepoints} time points, too few to train on with a "
+            f"horizon of {horizon} step(s): at least {horizon + 1} are needed (lookback 1, "
+            "one window). Pass a longer series or a shorter fh."
+        )
+    limit = max(1, n_usable // 2)
+    if lookback == "auto":
+        steps = 12 if max_fh is None else int(max_fh)
+        return int(min(max(2 * steps, 8), limit))
+    if lookback > limit:
+        warnings.warn(
+            f"{owner}: lookback={lookback} is too long for {what} ({n_timepoints} time "
+            f"points, horizon {horizon}); using lookback={limit} instead, so that enough "
+            "windows remain to train on.",
+            UserWarning,
+            stacklevel=5,
+        )
+        return limit
+    return int(lookback)

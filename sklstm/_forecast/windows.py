@@ -1,0 +1,169 @@
+"""Series stored once, windows cut by index, batches gathered on demand (private).
+
+A series is a panel of one. The series are stored one after the other in a single
+``(n_points, n_targets + n_exog)`` float64 array; a window is only its start row.
+Datasets gather and normalise the windows of one batch at a time, so training
+memory grows with the number of points, not with points x lookback.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+
+import numpy as np
+import torch
+
+from sklstm._training import TailSplit
+
+
+class SeriesPanel:
+    """One or more series in one contiguous array, and where each starts.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_points, n_targets + n_exog), float64
+    offsets : ndarray of shape (n_series + 1,), int64
+        Series ``i`` is ``values[offsets[i]:offsets[i + 1]]``.
+    n_targets : int
+    """
+
+    def __init__(self, values, offsets, n_targets):
+        self.values = values
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.n_targets = int(n_targets)
+
+    @classmethod
+    def from_arrays(cls, series):
+        """From a list of ``(Y, Xa)``: targets ``(n, ny)`` and exogenous ``(n, nx)`` or None."""
+        blocks = [Y if Xa is None else np.concatenate([Y, Xa], axis=1) for Y, Xa in series]
+        offsets = np.cumsum([0] + [len(b) for b in blocks])
+        values = np.ascontiguousarray(np.concatenate(blocks), dtype=np.float64)
+        return cls(values, offsets, series[0][0].shape[1])
+
+    @property
+    def Y(self):
+        return self.values[:, : self.n_targets]
+
+    @property
+    def n_exog(self) -> int:
+        return self.values.shape[1] - self.n_targets
+
+    def bounds(self):
+        return list(pairwise(self.offsets.tolist()))
+
+    def stat_starts(self, lookback: int) -> np.ndarray:
+        """Every window start with at least one step after the window."""
+        return np.concatenate([np.arange(a, b - lookback) for a, b in self.bounds()])
+
+    def split(self, spec, validation_fraction, validation: bool):
+        """Starts of the training and the held-out windows, chronological per series.
+
+        With ``validation``, the newest ``validation_fraction`` of each series' windows
+        are held out, and the ``horizon - 1`` windows before each held-out tail, whose
+        targets overlap the held-out targets, are left out of training: the held-out
+        errors are honest.
+        """
+        train, valid = [], []
+        for a, b in self.bounds():
+            m = (b - a) - spec.span + 1
+            starts = np.arange(a, a + max(m, 0))
+            n_val = TailSplit(validation_fraction).n_valid(m) if validation and m >= 2 else 0
+            cut = m - n_val
+            purge = min(spec.horizon - 1, cut - 1) if n_val else 0
+            train.append(starts[: cut - purge])
+            valid.append(starts[cut:])
+        return np.concatenate(train), np.concatenate(valid)
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    """Windows of a :class:`SeriesPanel` for an ensemble, gathered batch by batch.
+
+    Member ``m`` of the ensemble reads channels ``m * C .. (m + 1) * C`` of each input
+    and predicts outputs ``m * K .. (m + 1) * K``; its rows are the windows
+    ``(a_m * index + b_m) % n`` of the batch ``index``, with ``a_m`` coprime to ``n``:
+    a bijection, so that every member sees every window once per epoch, in its own
+    order. Member ``m`` is normalised by ``normalisers[modes[m]]``.
+
+    The interface is the training loop's (:class:`sklstm._training.SequenceDataset`):
+    ``__len__``, ``subset(slice)``, ``batch(index)``.
+    """
+
+    def __init__(self, panel, starts, spec, normalisers, modes, orders=None):
+        self.panel = panel
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.spec = spec
+        self.normalisers = normalisers
+        self.modes = list(modes)
+        self.orders = [(1, 0)] * len(self.modes) if orders is None else list(orders)
+        Y = panel.Y
+        self._norms = {
+            mode: normalisers[mode].norms_at(Y, self.starts, spec.lookback)
+            for mode in dict.fromkeys(self.modes)
+        }
+
+    @staticmethod
+    def member_orders(n: int, n_members: int, rng) -> list[tuple[int, int]]:
+        """``(a, b)`` per member: member 0 reads the shared order, the others a bijection."""
+        orders = [(1, 0)]
+        for _ in range(n_members - 1):
+            a = int(rng.randint(1, max(n, 2)))
+            while math.gcd(a, n) != 1:
+                a = a % max(n - 1, 1) + 1
+            orders.append((a, int(rng.randint(0, max(n, 1)))))
+        return orders
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def subset(self, index: slice):
+        sub = WindowDataset.__new__(WindowDataset)
+        sub.__dict__.update(self.__dict__)
+        sub.starts = self.starts[index]
+        sub._norms = {
+            mode: (None if s is None else s[index], level[index])
+            for mode, (s, level) in self._norms.items()
+        }
+        sub.orders = [(1, 0)] * len(self.modes)
+        return sub
+
+    def _rows(self, index: np.ndarray, member: int) -> np.ndarray:
+        a, b = self.orders[member]
+        return index if (a, b) == (1, 0) else (a * index + b) % len(self.starts)
+
+    def member_arrays(self, rows: np.ndarray, mode: str, targets: bool = True):
+        """Inputs (and targets) of the windows ``rows`` under normalisation ``mode``."""
+        spec, values = self.spec, self.panel.values
+        ny = spec.n_targets
+        starts = self.starts[rows]
+        past = values[starts[:, None] + np.arange(spec.lookback)]  # this batch only
+        future = None
+        if spec.future:
+            future = values[starts[:, None] + spec.lookback + np.arange(spec.horizon), ny:]
+        shift, level = self._norms[mode]
+        shift = None if shift is None else shift[rows]
+        level = level[rows]
+        norm = self.normalisers[mode]
+        X = norm.encode_inputs(past, future, shift, level)
+        if not targets:
+            return X, None
+        ahead = values[starts[:, None] + spec.lookback + np.arange(spec.horizon), :ny]
+        return X, norm.encode_targets(ahead, shift, level)
+
+    def batch(self, index: torch.Tensor):
+        """``(X, y)``: every member's inputs side by side on the channel axis, and targets."""
+        index = index.numpy()
+        cache, xs, ys = {}, [], []
+        for member, mode in enumerate(self.modes):
+            key = (mode, self.orders[member])
+            if key not in cache:
+                cache[key] = self.member_arrays(self._rows(index, member), mode)
+            X, y = cache[key]
+            xs.append(X)
+            ys.append(y)
+        return torch.from_numpy(np.concatenate(xs, axis=2)), torch.from_numpy(
+            np.concatenate(ys, axis=1)
+        )
+
+    def __getitem__(self, i):
+        return self.batch(torch.as_tensor([i]))
