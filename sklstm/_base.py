@@ -24,6 +24,8 @@ from skorch.callbacks import EarlyStopping
 from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
+from sklstm import _version
+from sklstm._plotting import plot_curves
 from sklstm._training import (
     BatchLoader,
     EpochProgressBar,
@@ -32,8 +34,6 @@ from sklstm._training import (
     TrainingGuard,
     WeightedMSELoss,
 )
-from sklstm._plotting import plot_curves
-from sklstm import _version
 from sklstm.nn import PEEPHOLE_MODES
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -148,6 +148,7 @@ class BaseLSTM(BaseEstimator):
         n_train: int,
         module=SequenceToVector,
         criterion=WeightedMSELoss,
+        criterion_params=None,
         stopping=None,
         **module_kwargs,
     ):
@@ -189,6 +190,7 @@ class BaseLSTM(BaseEstimator):
             module=module,
             **{f"module__{k}": v for k, v in module_params.items()},
             criterion=criterion,
+            **{f"criterion__{k}": v for k, v in (criterion_params or {}).items()},
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
             optimizer__weight_decay=self.weight_decay,
@@ -370,7 +372,6 @@ class BaseLSTM(BaseEstimator):
         """
         from sklearn.utils.validation import check_is_fitted
 
-
         check_is_fitted(self)
         params = self.get_params(deep=False)
         if params.get("callbacks"):
@@ -413,8 +414,6 @@ class BaseLSTM(BaseEstimator):
         -------
         estimator : a fitted instance of this class
         """
-        from skorch.history import History
-
 
         blob = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(blob, dict) or blob.get("format") != "sklstm-weights-1":
