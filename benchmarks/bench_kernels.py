@@ -2,17 +2,28 @@
 
 Usage::
 
-    python benchmarks/bench_kernels.py --device cuda --check --grid [--sweep] [--out DIR]
+    python benchmarks/bench_kernels.py --device cuda --check --precision --grid \
+        --json benchmarks/results/kernels_gpu.json [--candidates] [--out DIR]
     python benchmarks/bench_kernels.py --device cpu --grid [--threads 1]
+    python benchmarks/bench_kernels.py --profile [--device cpu|cuda]
 
 ``--check`` compares the fast path (outputs and every gradient) with the float64
 reference on random inputs, with every output poisoned with NaN first, over
-edge shapes and (on CUDA) every kernel configuration family. ``--grid`` times a
-training step (forward + backward) and inference (``no_grad``) of
-``PeepholeLSTM(peephole="diagonal")`` (impl "auto") against ``torch.nn.LSTM``
-(cuDNN / oneDNN) and the eager peephole loop, interleaved, median of several
-repeats, and prints a table of ratios. ``--sweep`` times several Triton
-configurations per grid point (used to tune ``_pick_config``).
+edge shapes and (on CUDA) every kernel configuration family. ``--precision``
+measures the error of both precisions ("tf32", "ieee") at seq 24 and 168 against
+the float64 reference, next to cuDNN's own error in the same precision.
+``--grid`` times a training step (forward + backward) and inference
+(``no_grad``) of ``PeepholeLSTM(peephole="diagonal")`` (impl "auto") against
+``torch.nn.LSTM`` (cuDNN / oneDNN) in the same precision, interleaved, median
+of several repeats, and prints a table of ratios; ``--grid-set full`` is the
+24-point grid (batch 64/1024 x seq 24/168 x hidden 50/128/512 x train/infer),
+the default on CUDA. ``--json PATH`` writes one row per grid point, mode and
+precision: ``batch, seq, hidden, mode, precision, ours_ms, cudnn_ms, ratio,
+device`` (on the CPU the "cuDNN" column is oneDNN and precision is "ieee").
+``--candidates`` times several Triton configurations per grid point (used to tune
+``_pick_config``). ``--profile`` measures the fixed host cost of one call with
+``torch.profiler`` (on the CPU: the Triton wrapper with its launches replaced by
+no-ops, and the cpu_fused path).
 """
 
 from __future__ import annotations
@@ -97,7 +108,8 @@ def time_interleaved(fns, device, repeats, target_ms=20.0):
 
 
 class Flags:
-    """Set TF32 flags for the duration of a call."""
+    """Set TF32 flags for the duration of a call (the Triton kernels follow
+    ``cudnn_tf32``, as ``torch.nn.LSTM`` does)."""
 
     def __init__(self, cudnn_tf32=None, matmul_tf32=None):
         self.cudnn_tf32, self.matmul_tf32 = cudnn_tf32, matmul_tf32
@@ -111,6 +123,11 @@ class Flags:
 
     def __exit__(self, *exc):
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = self.saved
+
+    @classmethod
+    def precision(cls, name):
+        """ "tf32": cuDNN and our kernels in TF32; "ieee": both in exact float32."""
+        return cls(cudnn_tf32=name == "tf32", matmul_tf32=False)
 
 
 def make_step(model, x, gout, train, flags=None, config=None, cpu_fallback=False):
@@ -225,17 +242,24 @@ def check_jobs(device):
             cfgs = check_configs(H, getattr(torch, dtype)) if device.type == "cuda" else [None]
             jobs += [["check", "rec", dtype, T, B, H, cfg, False] for cfg in cfgs]
         jobs += [["check", "mod", dtype, T, B, H, None, False] for T, B, H in MODULE_SHAPES]
-    if device.type == "cuda":  # the opt-in TF32 mode, float32 only
-        for T, B, H in [(24, 64, 50), (168, 64, 128), (24, 64, 512)]:
+    if device.type == "cuda":  # the TF32 mode (torch's default), float32 only
+        for T, B, H in [(24, 64, 50), (168, 64, 128), (24, 64, 512), (24, 1024, 512)]:
             jobs.append(["check", "rec", "float32", T, B, H, None, True])
     return jobs
+
+
+def _cfg(cfg):
+    """A configuration from JSON: None, "gemm" or a tuple."""
+    if cfg is None or isinstance(cfg, str):
+        return cfg
+    return tuple(cfg)
 
 
 def run_check_job(job, device):
     _, kind, dtype, T, B, H, cfg, tf32 = job
     dt = getattr(torch, dtype)
-    cfg = tuple(cfg) if cfg else None
-    with Flags(matmul_tf32=tf32):
+    cfg = _cfg(cfg)
+    with Flags.precision("tf32" if tf32 else "ieee"):
         if kind == "rec":
             rec = ktriton.triton_recurrence if device.type == "cuda" else kcpu.cpu_fused_recurrence
             return check_recurrence(rec, T, B, H, dt, device, config=cfg)
@@ -245,7 +269,7 @@ def run_check_job(job, device):
 def check_line(job, err):
     _, kind, dtype, T, B, H, cfg, tf32 = job
     label = dtype + ("+tf32" if tf32 else "")
-    what = "PeepholeLSTM 2 layers" if kind == "mod" else (str(tuple(cfg)) if cfg else "auto")
+    what = "PeepholeLSTM 2 layers" if kind == "mod" else (str(_cfg(cfg)) if cfg else "auto")
     val = f"{err:.2e}" if isinstance(err, float) else str(err)
     return f"check {label:>13} T={T:<4} B={B:<5} H={H:<4} {what:<24} {val}"
 
@@ -263,8 +287,8 @@ def run_warm_job(job):
         torch.randn(4 * H, H, device=dev, requires_grad=True),
         torch.randn(3 * H, device=dev, requires_grad=True),
     ]
-    with Flags(matmul_tf32=tf32):
-        ktriton._CONFIG_OVERRIDE = tuple(cfg) if cfg else None
+    with Flags.precision("tf32" if tf32 else "ieee"):
+        ktriton._CONFIG_OVERRIDE = _cfg(cfg)
         try:
             out = ktriton.triton_recurrence(*ins, "diagonal")
             torch.autograd.grad(out[0].sum(), ins)
@@ -319,11 +343,7 @@ def run_parallel(jobs, workers, per_batch=3, timeout=150):
 # --------------------------------------------------------------------------- grid
 
 
-def grid_points(device):
-    if device.type == "cuda":
-        return [(b, t, h) for b in (64, 1024) for t in (24, 168) for h in (50, 128, 512)]
-    return [(64, t, h) for t in (24, 168) for h in (50, 128)]
-
+FULL_GRID = [(b, t, h) for b in (64, 1024) for t in (24, 168) for h in (50, 128, 512)]
 
 #: Triton configurations (BLOCK_B, NS, num_warps, W resident) timed beside "auto".
 CANDIDATES = {
@@ -332,31 +352,76 @@ CANDIDATES = {
     (64, 512): [(16, 32, 4, False), (16, 16, 8, False)],
     (1024, 50): [(16, 1, 4, True), (32, 1, 8, True), (16, 2, 4, True)],
     (1024, 128): [(32, 4, 8, True), (16, 4, 4, True), (16, 8, 4, True)],
-    (1024, 512): [(16, 32, 8, True), (32, 32, 8, False)],
+    (1024, 512): [(16, 32, 8, True), (32, 32, 8, False), "gemm"],
 }
 
 
-def run_grid(device, repeats, out_lines, deadline, with_eager=True, candidates=False, bad=()):
-    """Time the grid; ``bad`` holds the (B, H, config) whose compile/warm-up job failed."""
-    results = []
-    for B, T, H in grid_points(device):
+def grid_points(device, grid_set=None):
+    """The 24-point grid ("full", the default on CUDA) or the CPU's small one."""
+    if grid_set == "full" or (grid_set is None and device.type == "cuda"):
+        return list(FULL_GRID)
+    return [(64, t, h) for t in (24, 168) for h in (50, 128)]
+
+
+def precisions(device):
+    return ("tf32", "ieee") if device.type == "cuda" else ("ieee",)
+
+
+def ours_runs(B, H, device):
+    """What impl="auto" runs at this point ("triton <cfg>", "triton gemm", "cpu_fused")."""
+    if device.type != "cuda":
+        return "cpu_fused"
+    if not ktriton.triton_preferred(B, H):
+        return "triton gemm"
+    return f"triton {ktriton._pick_config(B, H, device, torch.float32)}"
+
+
+def run_grid(
+    device, repeats, out_lines, deadline, with_eager=True, candidates=False, bad=(), points=None
+):
+    """Time the grid; ``bad`` holds the (B, H, config) whose compile/warm-up job failed.
+
+    Returns the raw timings (one dict per point and mode) and the JSON rows (one per
+    point, mode and precision; rows past the deadline or whose warm-up failed have
+    ``ours_ms = None`` and a ``note``).
+    """
+    results, rows = [], []
+    dev_name = device_name(device)
+
+    def row(B, T, H, mode, prec, ours, ref, note=None):
+        r = {
+            "batch": B, "seq": T, "hidden": H, "mode": mode, "precision": prec,
+            "ours_ms": ours, "cudnn_ms": ref,
+            "ratio": (ours / ref) if ours is not None and ref else None,
+            "device": dev_name, "ours_runs": ours_runs(B, H, device),
+        }  # fmt: skip
+        if note:
+            r["note"] = note
+        rows.append(r)
+
+    for B, T, H in points or grid_points(device):
+        note = None
         if time.time() > deadline:
-            log(f"deadline reached: skipping B={B} T={T} H={H}")
+            note = "not timed: --budget reached"
+        elif (B, H, None) in bad or (B, H, "tf32") in bad:
+            note = "not timed: its warm-up job failed"
+        if note:
+            log(f"B={B} T={T} H={H}: {note}")
+            for train in (True, False):
+                for prec in precisions(device):
+                    row(B, T, H, "train" if train else "infer", prec, None, None, note)
             continue
         plain, ours, eager = models(H, device)
         x = torch.randn(T, B, INPUT, device=device)
         gout = torch.randn(T, B, H, device=device)
-        if (B, H, None) in bad or (B, H, "tf32") in bad:
-            log(f"skipping B={B} T={T} H={H}: its warm-up job failed")
-            continue
         for train in (True, False):
-            fns = {
-                "torch": make_step(plain, x, gout, train),
-                "ours": make_step(ours, x, gout, train),
-            }
+            mode = "train" if train else "infer"
+            fns = {}
+            for prec in precisions(device):
+                fl = Flags.precision(prec)
+                fns[f"torch_{prec}"] = make_step(plain, x, gout, train, fl)
+                fns[f"ours_{prec}"] = make_step(ours, x, gout, train, fl)
             if device.type == "cuda":
-                fns["torch_fp32"] = make_step(plain, x, gout, train, Flags(cudnn_tf32=False))
-                fns["ours_tf32"] = make_step(ours, x, gout, train, Flags(matmul_tf32=True))
                 if candidates:
                     for cfg in CANDIDATES.get((B, H), []):
                         if (B, H, cfg) not in bad:
@@ -369,45 +434,36 @@ def run_grid(device, repeats, out_lines, deadline, with_eager=True, candidates=F
                 ms = time_interleaved(fns, device, repeats, target_ms=10.0)
             except Exception as exc:  # noqa: BLE001
                 log(f"grid B={B} T={T} H={H} failed: {type(exc).__name__}: {exc}")
+                for prec in precisions(device):
+                    row(B, T, H, mode, prec, None, None, f"failed: {type(exc).__name__}")
                 continue
-            row = {"B": B, "T": T, "H": H, "mode": "train" if train else "infer", **ms}
-            results.append(row)
-            log(json.dumps(row))
-    return results
+            r = {"B": B, "T": T, "H": H, "mode": mode, **ms}
+            results.append(r)
+            log(json.dumps(r))
+            for prec in precisions(device):
+                row(B, T, H, mode, prec, ms[f"ours_{prec}"], ms[f"torch_{prec}"])
+    return results, rows
 
 
-def format_table(results, device, key="ours"):
-    cuda = device.type == "cuda"
-    if cuda:
-        head = (
-            "| batch | seq | hidden | mode | cuDNN TF32 ms | cuDNN fp32 ms | ours fp32 ms "
-            "| ours/cuDNN TF32 | ours/cuDNN fp32 | ours TF32/cuDNN TF32 | eager/cuDNN TF32 |"
-        )
-        sep = "|---" * 11 + "|"
-    else:
-        head = (
-            "| batch | seq | hidden | mode | oneDNN ms | ours (C) ms | ours (torch loop) ms "
-            "| eager ms | ours/oneDNN | torch loop/oneDNN | eager/oneDNN |"
-        )
-        sep = "|---" * 11 + "|"
-    lines = [head, sep]
-    for r in results:
-        e = r.get("eager", float("nan"))
-        o = r.get(key, r["ours"])
-        if cuda:
+def format_table(rows, device):
+    ref = "cuDNN" if device.type == "cuda" else "oneDNN"
+    lines = [
+        f"| batch | seq | hidden | mode | precision | auto runs | {ref} ms | ours ms "
+        f"| ours / {ref} |",
+        "|---" * 9 + "|",
+    ]
+    for r in rows:
+        if r["ours_ms"] is None:
             lines.append(
-                f"| {r['B']} | {r['T']} | {r['H']} | {r['mode']} | {r['torch']:.3f} | "
-                f"{r['torch_fp32']:.3f} | {o:.3f} | {o / r['torch']:.2f} | "
-                f"{o / r['torch_fp32']:.2f} | {r['ours_tf32'] / r['torch']:.2f} | "
-                f"{e / r['torch']:.2f} |"
+                f"| {r['batch']} | {r['seq']} | {r['hidden']} | {r['mode']} | {r['precision']} "
+                f"| {r['ours_runs']} | {r.get('note', '')} | | |"
             )
-        else:
-            tl = r["ours_torchloop"]
-            lines.append(
-                f"| {r['B']} | {r['T']} | {r['H']} | {r['mode']} | {r['torch']:.2f} | "
-                f"{o:.2f} | {tl:.2f} | {e:.2f} | {o / r['torch']:.2f} | "
-                f"{tl / r['torch']:.2f} | {e / r['torch']:.2f} |"
-            )
+            continue
+        lines.append(
+            f"| {r['batch']} | {r['seq']} | {r['hidden']} | {r['mode']} | {r['precision']} "
+            f"| {r['ours_runs']} | {r['cudnn_ms']:.3f} | {r['ours_ms']:.3f} "
+            f"| **{r['ratio']:.2f}** |"
+        )
     return lines
 
 
@@ -418,11 +474,166 @@ def candidate_lines(results):
         if cands:
             best = min(cands, key=cands.get)
             lines.append(
-                f"candidates B={r['B']} T={r['T']} H={r['H']} {r['mode']}: auto {r['ours']:.3f} | "
+                f"candidates B={r['B']} T={r['T']} H={r['H']} {r['mode']}: "
+                f"auto (tf32) {r['ours_tf32']:.3f} | "
                 + " | ".join(f"{k} {v:.3f}" for k, v in cands.items())
                 + f" | best {best}"
             )
     return lines
+
+
+# --------------------------------------------------------------------------- precision
+
+PRECISION_SHAPES = [(24, 64, 128), (168, 64, 128), (24, 1024, 512)]
+
+
+def _plain_lstm_error(T, B, H, device):
+    """cuDNN's / oneDNN's own error: torch's fused LSTM (PeepholeLSTM(peephole="none"))
+    against the float64 reference, outputs and every gradient."""
+    torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
+    m = PeepholeLSTM(INPUT, H, peephole="none").to(device)
+    x = torch.randn(T, B, INPUT, device=device, requires_grad=True)
+    out, (hn, cn) = m(x)
+    go = [torch.randn_like(t) for t in (out, hn, cn)]
+    params = [x, *m.parameters()]
+    grads = torch.autograd.grad((out, hn, cn), params, go)
+    ref, (rh, rc) = reference_lstm(x, reference_weights(m), peephole="none")
+    ref_grads = torch.autograd.grad((ref, rh, rc), params, [t.double() for t in go])
+    pairs = zip([out, hn, cn, *grads], [ref, rh, rc, *ref_grads], strict=True)
+    return max(rel(a, b) for a, b in pairs)
+
+
+def run_precision(device, out_lines):
+    """Relative error (outputs and all gradients, vs float64) of ours and of torch's
+    fused LSTM, per precision, at seq 24 and 168."""
+    rows = []
+    for T, B, H in PRECISION_SHAPES:
+        if device.type != "cuda" and B > 64:
+            continue
+        for prec in precisions(device):
+            with Flags.precision(prec):
+                rec = ktriton.triton_recurrence if device.type == "cuda" else None
+                rec = rec or kcpu.cpu_fused_recurrence
+                ours = check_recurrence(rec, T, B, H, torch.float32, device)
+                theirs = _plain_lstm_error(T, B, H, device)
+            r = {
+                "seq": T, "batch": B, "hidden": H, "precision": prec, "ours_rel_err": ours,
+                "cudnn_rel_err": theirs, "device": device_name(device),
+            }  # fmt: skip
+            rows.append(r)
+            out_lines.append(
+                f"precision {prec:>4} T={T:<4} B={B:<5} H={H:<4} ours {ours:.2e} "
+                f"{'cuDNN' if device.type == 'cuda' else 'oneDNN'} {theirs:.2e}"
+            )
+            log(out_lines[-1])
+    return rows
+
+
+# --------------------------------------------------------------------------- host cost
+
+
+class _NoLaunch:
+    """A kernel whose launches do nothing (to time the host code around them)."""
+
+    def __getitem__(self, grid):
+        return lambda *args, **kw: None
+
+
+def run_profile(device, out_lines, calls=300):
+    """Fixed host cost per call: tiny problems (1 step, batch 2, hidden 16), so that
+    the time per call is the Python/ATen work around the kernels. On CUDA the real
+    launches; on the CPU the Triton wrapper with no-op launches (its planning, checks,
+    allocations and flag bookkeeping) and the cpu_fused path (its ctypes call)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from sklstm.nn._kernels import _triton_gemm as kgemm
+
+    T, B, H = 1, 2, 16
+    g = torch.Generator().manual_seed(0)
+    ins = [
+        torch.randn(*shape, generator=g).to(device)
+        for shape in [(T, B, 4 * H), (B, H), (B, H), (4 * H, H), (3 * H,)]
+    ]
+    cases = {}
+    if device.type == "cuda":
+        for cfg in (None, "gemm"):
+            cases[f"triton {cfg or 'auto'} (infer)"] = (ins, cfg)
+        plain = torch.nn.LSTM(INPUT, H).to(device)
+        xin = torch.randn(T, B, INPUT, device=device)
+        cudnn = lambda: plain(xin)  # noqa: E731
+    else:
+        cases["triton wrapper, no-op launches, auto (infer)"] = (ins, None)
+        cases["triton wrapper, no-op launches, gemm (infer)"] = (ins, "gemm")
+    saved = (ktriton._kernels, kgemm._gate_kernels, ktriton.triton_available)
+    if device.type != "cuda":
+        ktriton._kernels = lambda: (_NoLaunch(), _NoLaunch())
+        kgemm._gate_kernels = lambda: (_NoLaunch(), _NoLaunch())
+        ktriton.triton_available = lambda device=None: True
+    fns = {}
+    for name, (args, cfg) in cases.items():
+
+        def fn(args=args, cfg=cfg):
+            ktriton._CONFIG_OVERRIDE = cfg
+            try:
+                with torch.no_grad():
+                    ktriton.triton_recurrence(*args, "diagonal")
+            finally:
+                ktriton._CONFIG_OVERRIDE = None
+
+        fns[name] = fn
+    if device.type == "cuda":
+        fns["torch.nn.LSTM (cuDNN)"] = lambda: cudnn()
+    else:
+        fns["cpu_fused (C) (infer)"] = lambda: kcpu.cpu_fused_recurrence(*ins, "diagonal")
+    results = {}
+    try:
+        for name, fn in fns.items():
+            for _ in range(20):
+                fn()
+            _sync(device)
+            acts = [ProfilerActivity.CPU] + (
+                [ProfilerActivity.CUDA] if device.type == "cuda" else []
+            )
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            host_us = (time.perf_counter() - t0) * 1e6 / calls
+            _sync(device)
+            with profile(activities=acts) as prof:
+                for _ in range(calls):
+                    fn()
+                _sync(device)
+            ev = prof.key_averages()
+            ops = {e.key: e.count / calls for e in ev if e.key.startswith("aten::")}
+            top = sorted(ops.items(), key=lambda kv: -kv[1])[:6]
+            launches = (
+                sum(
+                    e.count
+                    for e in ev
+                    if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cuLaunchKernelEx")
+                )
+                / calls
+            )
+            results[name] = {"host_us": host_us, "aten_ops": ops, "launches": launches}
+            line = (
+                f"profile {name}: {host_us:.1f} us per call (host, no sync), "
+                f"{sum(ops.values()):.0f} aten ops per call"
+                + (f", {launches:.0f} kernel launches" if device.type == "cuda" else "")
+                + " | top: " + ", ".join(f"{k} x{v:g}" for k, v in top)
+            )  # fmt: skip
+            out_lines.append(line)
+            log(line)
+    finally:
+        ktriton._kernels, kgemm._gate_kernels, ktriton.triton_available = saved
+    return results
+
+
+def device_name(device):
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return (
+        f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s)"
+    )
 
 
 # --------------------------------------------------------------------------- end to end
@@ -476,6 +687,13 @@ def main():
     ap.add_argument("--grid", action="store_true")
     ap.add_argument("--candidates", action="store_true", help="time other Triton configs too")
     ap.add_argument("--e2e", action="store_true", help="LSTMRegressor fit, diagonal vs none")
+    ap.add_argument("--precision", action="store_true", help="TF32/exact errors vs cuDNN's")
+    ap.add_argument("--profile", action="store_true", help="fixed host cost per call")
+    ap.add_argument("--grid-set", choices=("small", "full"), default=None)
+    ap.add_argument(
+        "--points", default=None, help="only these grid points, e.g. 64x24x50,1024x168x512"
+    )
+    ap.add_argument("--json", default=None, help="write the grid's rows to this file")
     ap.add_argument("--no-eager", action="store_true")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1)
@@ -488,6 +706,8 @@ def main():
         return worker_main(args.worker)
     deadline = time.time() + args.budget
     device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: torch.cuda.is_available() is False on this machine")
     torch.set_num_threads(args.threads)
     name = (
         torch.cuda.get_device_name(device)
@@ -515,10 +735,17 @@ def main():
     bad = set()
     if args.check:
         jobs += check_jobs(device)
+    points = grid_points(device, args.grid_set)
+    if args.points:
+        want = {tuple(int(v) for v in p.split("x")) for p in args.points.split(",")}
+        points = [p for p in points if p in want] or sorted(want)
     if args.grid and device.type == "cuda":  # compile the grid's kernels in parallel first
-        for B, _, H in grid_points(device):
+        for B, _, H in points:
             cfgs = set(CANDIDATES.get((B, H), [])) if args.candidates else set()
-            jobs += [["warm", B, H, list(c), False] for c in sorted(cfgs)]
+            jobs += [
+                ["warm", B, H, c if isinstance(c, str) else list(c), False]
+                for c in sorted(cfgs, key=str)
+            ]
             jobs += [["warm", B, H, None, False], ["warm", B, H, None, True]]
     if jobs:
         t0 = time.time()
@@ -534,7 +761,7 @@ def main():
                 if not isinstance(res, float):
                     lines.append(f"warm {job[1:]} failed: {res}")
                     log(lines[-1])
-                    cfg = "tf32" if job[4] else (tuple(job[3]) if job[3] else None)
+                    cfg = "tf32" if job[4] else _cfg(job[3])
                     bad.add((job[1], job[2], cfg))
                 continue
             lines.append(check_line(job, res))
@@ -546,13 +773,39 @@ def main():
             results["check_worst"] = worst
             lines.append(f"worst rel. errors: {worst}")
             log(lines[-1])
+    if args.precision:
+        results["precision"] = run_precision(device, lines)
+    if args.profile:
+        results["profile"] = run_profile(device, lines)
     if args.grid:
-        grid = run_grid(
-            device, args.repeats, lines, deadline, not args.no_eager, args.candidates, bad
-        )
+        grid, rows = run_grid(
+            device, args.repeats, lines, deadline, not args.no_eager, args.candidates, bad,
+            points,
+        )  # fmt: skip
         results["grid"] = grid
-        lines += format_table(grid, device)
+        results["rows"] = rows
+        lines += format_table(rows, device)
         lines += candidate_lines(grid)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        meta = {
+            "device": device_name(device), "torch": torch.__version__,
+            "date": str(datetime.date.today()), "command": " ".join(sys.argv),
+            "repeats": args.repeats,
+        }  # fmt: skip
+        with open(args.json, "w") as fh:
+            json.dump(
+                {
+                    "meta": meta,
+                    "rows": results.get("rows", []),
+                    "precision": results.get("precision", []),
+                    "check_worst": results.get("check_worst"),
+                },
+                fh,
+                indent=1,
+                default=str,
+            )
+        log(f"wrote {args.json}")
     if args.e2e and time.time() < deadline:
         results["e2e"] = run_end_to_end(device, lines)
     if args.out:

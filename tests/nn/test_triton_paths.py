@@ -215,8 +215,10 @@ def fake_cuda(monkeypatch):
     monkeypatch.setattr(_triton_plan, "device_props", lambda device: H100)
     monkeypatch.setattr(_triton_plan, "FLAGS", _FakePool())
     _triton._RESIDENT.clear()
+    _triton._SPECS.clear()
     yield torch.device("cuda")
     _triton._RESIDENT.clear()
+    _triton._SPECS.clear()
 
 
 def _args():
@@ -464,3 +466,18 @@ def test_tf32_mode_within_its_tolerance_on_cuda():
     finally:
         _triton._CONFIG_OVERRIDE = None
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
+def test_transposed_weight_is_cached_per_version():
+    w = torch.randn(8, 2)
+    a = _triton._transposed(w)
+    assert a.is_contiguous() and torch.equal(a, w.t())
+    assert _triton._transposed(w) is a  # no second copy while w is unchanged
+    w.mul_(2)  # an optimizer step: in place, the version counter moves
+    b = _triton._transposed(w)
+    assert b is not a and torch.equal(b, w.t())
+    other = w.clone()  # same values, another tensor: its own copy
+    assert _triton._transposed(other) is not b
+    with torch.inference_mode():
+        wi = torch.randn(8, 2)
+        assert torch.equal(_triton._transposed(wi), wi.t())

@@ -52,6 +52,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import weakref
 from typing import NamedTuple
 
 import torch
@@ -232,6 +233,33 @@ def _resident_limit(kernel, key, grid, args, launch_kw) -> int:
     return _RESIDENT[key]
 
 
+#: (name, cfgs, batch, hp, dtype, device, constexprs) -> what _launch needs per config.
+_SPECS: dict = {}
+
+
+def _launch_specs(name, cfgs, batch, hp, dtype, device, constexprs) -> list:
+    """Per configuration ``(cfg, key, grid, n_iter, launch kwargs)``, computed once."""
+    ckey = (name, tuple(cfgs), batch, hp, dtype, device, tuple(sorted(constexprs.items())))
+    specs = _SPECS.get(ckey)
+    if specs is None:
+        specs = []
+        for cfg in cfgs:
+            block_b, ns, num_warps, w_resident = cfg
+            grid = _grid(batch, cfg, device)
+            n_bb = -(-batch // block_b)
+            n_iter = -(-n_bb // max(1, grid // ns))  # batch blocks per group
+            kw = dict(
+                BLOCK_B=block_b, HP=hp, HS=hp // ns, NS=ns, W_RESIDENT=w_resident,
+                num_warps=num_warps, **constexprs, **launch_options(device),
+            )  # fmt: skip
+            key = (name, cfg, hp, dtype, ckey[-1], device)
+            specs.append((cfg, key, grid, n_iter, kw))
+        if len(_SPECS) > 4096:
+            _SPECS.clear()
+        _SPECS[ckey] = specs
+    return specs
+
+
 def _launch(kernel, name, cfgs, batch, hp, device, dtype, args, forced=False, **constexprs):
     """Launch with the first configuration that fits and return it; None when none fits
     (the caller then runs the gemm path), or an error when the configuration was forced.
@@ -244,23 +272,17 @@ def _launch(kernel, name, cfgs, batch, hp, device, dtype, args, forced=False, **
 
     T = args[-3]
     why = "it does not fit the device's shared memory"
-    for cfg in cfgs:
-        key = (name, cfg, hp, dtype, tuple(sorted(constexprs.items())), device)
+    for cfg, key, grid, n_iter, kw in _launch_specs(
+        name, cfgs, batch, hp, dtype, device, constexprs
+    ):
         if key in _TOO_BIG:
             continue
-        block_b, ns, num_warps, w_resident = cfg
-        grid = _grid(batch, cfg, device)
-        kw = dict(
-            BLOCK_B=block_b, HP=hp, HS=hp // ns, NS=ns, W_RESIDENT=w_resident,
-            num_warps=num_warps, **constexprs, **launch_options(device),
-        )  # fmt: skip
+        ns = cfg[1]
         if ns > 1 and device.type != "cuda":
             why = "the interpreter runs programs one at a time: NS > 1 would wait forever"
             continue
         with _triton_plan.FLAGS.lock:
             # values epoch + 1 .. epoch + n_iter * T (see _group_barrier's callers)
-            n_bb = -(-batch // block_b)
-            n_iter = -(-n_bb // max(1, grid // ns))
             flags, epoch = _triton_plan.FLAGS.take(device, grid, n_iter * T + 1)
             full = (*args[:-3], flags, epoch, *args[-3:])
             try:
@@ -282,6 +304,25 @@ def _launch(kernel, name, cfgs, batch, hp, device, dtype, args, forced=False, **
     return None
 
 
+#: id(w_hh) -> (weak reference, version counter, W_hh^T): one transposed copy per weight
+#: version, so inference calls and repeated calls with unchanged weights copy nothing.
+_WT: dict = {}
+
+
+def _transposed(w: Tensor) -> Tensor:
+    """``w.t().contiguous()``, cached while ``w`` is alive and not modified in place."""
+    if w.is_inference():  # no version counter to tell an in-place change
+        return w.t().contiguous()
+    hit = _WT.get(id(w))
+    if hit is not None and hit[0]() is w and hit[1] == w._version:
+        return hit[2]
+    wt = w.t().contiguous()
+    if len(_WT) >= 64:
+        _WT.clear()
+    _WT[id(w)] = (weakref.ref(w), w._version, wt)
+    return wt
+
+
 def _forward(xw, h0, c0, w_hh, w_ch, plan, save):
     """``(out, h_n, c_n, cs, acts)``: the persistent kernel, or the gemm path."""
     T, B, H4 = xw.shape
@@ -300,7 +341,7 @@ def _forward(xw, h0, c0, w_hh, w_ch, plan, save):
         hp = max(16, _next_pow2(H))
         used = _launch(
             fwd, "fwd", plan.cfgs, B, hp, xw.device, xw.dtype,
-            (xw, h0, c0, w_hh.t().contiguous(), w_ch, out, cs, acts, hn, cn, T, B, H),
+            (xw, h0, c0, _transposed(w_hh), w_ch, out, cs, acts, hn, cn, T, B, H),
             forced=plan.forced, SAVE=save, PRECISION=plan.precision,
         )  # fmt: skip
         if used is not None:
@@ -321,14 +362,14 @@ def _backward(gout, ghn, gcn, acts, cs, c0, w_hh, w_ch, plan):
         dxw, dh0, dc0 = new(T, B, 4 * H), new(B, H), new(B, H)
         # one row of peephole gradients per group of programs, each written in full
         n_rows = max(_grid(B, cfg, gout.device) // cfg[1] for cfg in plan.cfgs)
-        dwch = torch.zeros(n_rows, 3 * H, device=gout.device, dtype=gout.dtype)
+        dwch = new(n_rows, 3 * H)
         used = _launch(
             bwd, "bwd", plan.cfgs, B, hp, gout.device, gout.dtype,
             (gout, ghn, gcn, acts, cs, c0, w_hh, w_ch, dxw, dh0, dc0, dwch, T, B, H),
             forced=plan.forced, PRECISION=plan.precision,
         )  # fmt: skip
         if used is not None:
-            return dxw, dh0, dc0, dwch.sum(0)
+            return dxw, dh0, dc0, dwch[: _grid(B, used, gout.device) // used[1]].sum(0)
     return gemm_backward(gout, ghn, gcn, acts, cs, c0, w_hh, w_ch, plan.precision, new)
 
 
