@@ -232,6 +232,20 @@ def _init_worker(source: str | None):
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
+    # statsmodels / sktime reset the warning filters inside some fits (seen: sktime's
+    # remember_data FutureWarning from a pipeline's AutoETS); keep the workers quiet anyway.
+    warnings.showwarning = lambda *args, **kwargs: None
+    # import what the fits use now, so that no fit time counts an import
+    import sktime.forecasting.compose  # noqa: F401
+    import sktime.forecasting.ets  # noqa: F401
+    import sktime.forecasting.naive  # noqa: F401
+    import sktime.forecasting.theta  # noqa: F401
+    import statsmodels.tsa.exponential_smoothing.ets  # noqa: F401
+
+    try:
+        import sklstm  # noqa: F401
+    except Exception:  # a broken tree: its candidates' tasks report the error, baselines run
+        pass
 
 
 # ----------------------------------------------------------------------------------------
@@ -271,18 +285,21 @@ def snapshot(rev: str) -> tuple[str, str]:
 
 
 def read_rows(path: str) -> list[dict]:
+    """The rows of the JSONL file, the last one of each task (a rerun supersedes)."""
     if not os.path.exists(path):
         return []
-    rows = []
+    rows = {}
     with open(path) as fh:
         for line in fh:
             line = line.strip()
             if line:
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except json.JSONDecodeError:  # a line cut off by an interrupted run
                     continue
-    return rows
+                rows.pop(task_key(row), None)
+                rows[task_key(row)] = row
+    return list(rows.values())
 
 
 def parse_candidates(values: list[str], parser) -> list[tuple[str, str]]:
