@@ -481,3 +481,52 @@ def test_transposed_weight_is_cached_per_version():
     with torch.inference_mode():
         wi = torch.randn(8, 2)
         assert torch.equal(_triton._transposed(wi), wi.t())
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.skipif(not HAS_TRITON, reason="no triton")
+@pytest.mark.usefixtures("exact")
+def test_auto_on_cuda_runs_the_gemm_path_for_large_problems_and_guards_residency():
+    from sklstm.nn._kernels import select_recurrence
+
+    xw = torch.zeros(2, 1024, 4 * 512, device="cuda")
+    assert select_recurrence("auto", "diagonal", xw).__name__ == "_triton_recurrence"
+    plan = _triton._plan(1024, 512, xw.device, torch.float32, "ieee", None)
+    assert plan.impl == "gemm"
+    # a barrier launch on the real device goes through the guard with the compiled
+    # kernel's own registers and shared memory
+    _triton._RESIDENT.clear()
+    seed = new_seed()
+    _triton._CONFIG_OVERRIDE = (16, 8, 4, True)
+    err = compare(_triton.triton_recurrence, 3, 64, 128, torch.float32, seed, "cuda")
+    assert err < TOL[torch.float32], (f"seed={seed}", err)
+    limits = [v for k, v in _triton._RESIDENT.items() if k[1] == (16, 8, 4, True)]
+    assert limits and all(v >= _triton._grid(64, (16, 8, 4, True), xw.device) for v in limits)
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.skipif(not HAS_TRITON, reason="no triton")
+@pytest.mark.usefixtures("exact")
+def test_barrier_kernels_on_two_streams_at_once_on_cuda():
+    """Each stream has its own flag buffer: concurrent barrier launches do not mix."""
+    cfg = (16, 4, 4, True)
+    _triton._CONFIG_OVERRIDE = cfg
+    seeds = [new_seed(), new_seed()]
+    probs = [[t.float() for t in problem(40, 64, 50, s, "cuda")[0]] for s in seeds]
+    refs = [eager_recurrence(*[t.double() for t in p], "diagonal") for p in probs]
+    streams = [torch.cuda.Stream(), torch.cuda.Stream()]
+    torch.cuda.synchronize()
+    outs = []
+    with torch.no_grad():
+        for _ in range(3):
+            for st, p in zip(streams, probs, strict=True):
+                with torch.cuda.stream(st):
+                    outs.append(_triton.triton_recurrence(*p, "diagonal"))
+    torch.cuda.synchronize()
+    keys = {k for k in _triton_plan.FLAGS._bufs if k[0] == "cuda"}
+    assert len(keys) >= 2
+    for i, out in enumerate(outs):
+        for a, b in zip(out, refs[i % 2], strict=True):
+            assert rel(a, b) < TOL[torch.float32], (f"seeds={seeds}", i)
