@@ -28,6 +28,9 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # MathJax 3 shipped with the docs (PyPI sphinx-mathjax-offline), not loaded from a CDN:
+    # the equations render offline, e.g. from a downloaded copy of the site.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",  # CHANGELOG.md

@@ -14,10 +14,17 @@ a headless browser and look at the screenshots, e.g.::
 
 The gallery pages should show their figures, and generated/sklstm.LSTMRegressor.html should
 read as an API page (parameters table, methods, "Examples using LSTMRegressor").
+
+The equations are checked automatically: MathJax ships with the docs (sphinx-mathjax-offline),
+no page loads a script from another host, and the peephole page is rendered by headless
+Chromium with every host name unresolvable, so its math must typeset offline. That last
+test needs a Chromium binary (``apt install chromium-headless-shell`` on Debian/Ubuntu) and
+says so when it skips.
 """
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -28,7 +35,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 pytest.importorskip("sphinx", reason="the docs build needs the [docs] extras: sphinx")
-for _module in ("numpydoc", "sphinx_gallery", "pydata_sphinx_theme", "myst_parser"):
+for _module in ("numpydoc", "sphinx_gallery", "pydata_sphinx_theme", "myst_parser",
+                "sphinx-mathjax-offline"):  # fmt: skip
     pytest.importorskip(_module, reason=f"the docs build needs the [docs] extras: {_module}")
 pytest.importorskip("sktime", reason="the examples and the LSTMForecaster page use sktime")
 pytest.importorskip("matplotlib", reason="the gallery draws with matplotlib")
@@ -111,3 +119,84 @@ def test_api_pages_document_the_methods(built_docs):
                    "load_weights", "export_torchscript"):  # fmt: skip
         assert f"sklstm.LSTMRegressor.{method}" in page, method
     assert "Examples using" in page  # the sphinx-gallery backreferences
+
+
+#: The MathJax bundle sphinx-mathjax-offline copies into the site (docs/conf.py).
+MATHJAX = "_static/mathjax/tex-chtml.js"
+CHROMIUM = next(
+    filter(None, map(shutil.which, ["chromium-headless-shell", "chromium", "google-chrome"])),
+    None,
+)
+
+
+def _script_sources(page: str) -> list[str]:
+    return re.findall(r"<script\b[^>]*\bsrc=\"([^\"]+)\"", page)
+
+
+def test_math_script_is_a_local_file_not_a_cdn(built_docs):
+    out, _, _ = built_docs
+    page = (out / "peephole.html").read_text(encoding="utf-8")
+    assert page.count('class="math notranslate nohighlight"') >= 10  # the page has equations
+    math = [src for src in _script_sources(page) if "mathjax" in src.lower()]
+    assert math == [MATHJAX], math
+    bundle = out / MATHJAX
+    assert bundle.is_file() and bundle.stat().st_size > 100_000, bundle
+    # ...and the fonts MathJax's CommonHTML output loads, relative to the bundle.
+    assert list((bundle.parent / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    for html in sorted(out.rglob("*.html")):
+        remote = [
+            src
+            for src in _script_sources(html.read_text(encoding="utf-8"))
+            if re.match(r"(https?:)?//", src)
+        ]
+        assert not remote, (html.relative_to(out), remote)
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="the offline rendering check needs headless Chromium "
+    "(apt install chromium-headless-shell)",
+)
+def test_peephole_math_renders_offline_in_a_browser(built_docs, tmp_path):
+    """Chromium renders the page with every host name unresolvable: no CDN can help."""
+    from html.parser import HTMLParser
+
+    out, _, _ = built_docs
+    page = out / "peephole.html"
+    n_math = page.read_text(encoding="utf-8").count('class="math notranslate nohighlight"')
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",
+         "--virtual-time-budget=20000", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    dom = result.stdout
+
+    class Text(HTMLParser):
+        """The text a reader sees: everything outside <script>, <style> and the <head>."""
+
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.parts = 0, []
+
+        def handle_starttag(self, tag, attrs):
+            self.hidden += tag in ("script", "style", "head")
+
+        def handle_endtag(self, tag):
+            self.hidden -= tag in ("script", "style", "head")
+
+        def handle_data(self, data):
+            if not self.hidden:
+                self.parts.append(data)
+
+    reader = Text()
+    reader.feed(dom)
+    text = "".join(reader.parts)
+    assert "Peephole" in text  # the page's own text came through
+    raw = [m.group() for m in re.finditer(r"\\[(\[]", text)]
+    assert not raw, f"{len(raw)} equations left as raw LaTeX: {text[:500]}"
+    assert dom.count("<mjx-container") == n_math, (dom.count("<mjx-container"), n_math)
