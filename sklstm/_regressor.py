@@ -207,6 +207,9 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     def _fit(self, X, y, sample_weight, *, incremental):
         fitted = hasattr(self, "net_")
         cold = not fitted or not (incremental or self.warm_start)
+        if cold:
+            # Before validate_data sets n_features_in_: a bad device leaves no fitted state.
+            resolve_device(self.device)
         X, y = validate_data(
             self,
             X,

@@ -7,6 +7,7 @@ runs over the whole table, so a new estimator gets every check by adding a row.
 
 from __future__ import annotations
 
+import io
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -169,6 +170,10 @@ def test_invalid_hyperparameters_are_caught_at_fit(case, param, value):
     X, y = case.data(np.random.RandomState(0), 20)
     with pytest.raises(ValueError, match=f"'{param}' parameter"):
         case.fit(est, X, y)
+    # Checked before anything is fitted: no half-fitted estimator is left behind.
+    with pytest.raises(NotFittedError):
+        case.apply(est, X)
+    assert est.get_params()[param] == value  # and the parameter is left as given
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -176,6 +181,18 @@ def test_use_before_fit_raises_not_fitted(case):
     X, _ = case.data(np.random.RandomState(0), 10)
     with pytest.raises(NotFittedError):
         case.apply(case.make(), X)
+
+
+@pytest.mark.parametrize(
+    "method, args",
+    [("save_weights", (io.BytesIO(),)), ("export_torchscript", (io.BytesIO(),)),
+     ("plot_history", ())],
+)  # fmt: skip
+def test_sklstm_methods_refuse_an_unfitted_regressor(method, args):
+    reg = LSTMRegressor(**FAST_LSTM)
+    with pytest.raises(NotFittedError, match="LSTMRegressor instance is not fitted"):
+        getattr(reg, method)(*args)
+    assert args == () or args[0].getvalue() == b""  # nothing was written
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -219,7 +236,7 @@ def test_make_windows_rejects_bad_arguments(kwargs, match):
 def test_make_windows_rejects_nan_and_strings():
     with pytest.raises(ValueError, match="NaN"):
         make_windows(np.array([1.0, np.nan, 3.0, 4.0]), lookback=2)
-    with pytest.raises((ValueError, TypeError)):
+    with pytest.raises(TypeError, match="make_windows: y must hold numbers only"):
         make_windows(np.array(["a", "b", "c", "d"]), lookback=2)
 
 
@@ -585,7 +602,7 @@ def test_forecaster_rejects_strings_and_empty_series(_sktime):
 
     with pytest.raises((ValueError, TypeError)):
         _forecaster().fit(pd.Series(["a"] * 20), fh=FH)
-    with pytest.raises((ValueError, TypeError)):
+    with pytest.raises(ValueError, match="LSTMForecaster: y has 0 time points"):
         _forecaster().fit(_series().iloc[:0], fh=FH)
 
 
@@ -607,11 +624,17 @@ def test_forecaster_invalid_hyperparameters_are_caught_at_fit(_sktime, param, va
         forecaster.fit(_series(), fh=FH)
 
 
-def test_forecaster_predict_before_fit_raises_not_fitted(_sktime):
+def test_forecaster_methods_of_its_own_refuse_an_unfitted_model(_sktime):
+    """sktime guards predict itself; these are the forecaster's own methods."""
     from skbase._exceptions import NotFittedError as SkbaseNotFittedError  # sktime's own
 
-    with pytest.raises((NotFittedError, SkbaseNotFittedError), match="fit"):
-        _forecaster().predict(fh=FH)
+    with pytest.raises((NotFittedError, SkbaseNotFittedError), match="LSTMForecaster"):
+        _forecaster().plot_history()
+    with pytest.raises(ValueError, match="forecast_panel needs pretrain first"):
+        _forecaster().forecast_panel(_series())
+    fitted = _forecaster().fit(_series(), fh=FH)  # fitted, but never pretrained
+    with pytest.raises(ValueError, match="forecast_panel needs pretrain first"):
+        fitted.forecast_panel(_series())
 
 
 def test_forecaster_other_exogenous_columns_at_predict_are_rejected(_sktime):
@@ -622,9 +645,21 @@ def test_forecaster_other_exogenous_columns_at_predict_are_rejected(_sktime):
         forecaster.predict(fh=FH, X=X.iloc[40:][["a"]])
 
 
-def test_forecaster_x_of_another_length_is_rejected(_sktime):
-    with pytest.raises(ValueError):
-        _forecaster().fit(_series(40), X=_series(20, columns=("a",)), fh=FH)
+def test_forecaster_x_of_another_length_is_aligned_by_time_or_rejected(_sktime):
+    import pandas as pd
+
+    y = _series(40)  # 2000-01 .. 2003-04
+    X = _series(47, columns=("a", "b"), seed=1)
+    X.index = pd.period_range("1999-09", periods=47, freq="M")  # 4 months before y too
+    future = X.loc[y.index[-1] + 1 :]
+    assert len(future) == len(FH)
+    longer = _forecaster().fit(y, X=X, fh=FH).predict(X=future)
+    cropped = _forecaster().fit(y, X=X.loc[y.index[0] : y.index[-1]], fh=FH).predict(X=future)
+    pd.testing.assert_frame_equal(longer, cropped)  # X's rows are matched to y's by time
+    shifted = X.iloc[: len(y)].set_axis(y.index)  # X read by position instead: 4 months off
+    assert not _forecaster().fit(y, X=shifted, fh=FH).predict(X=future).equals(cropped)
+    with pytest.raises(ValueError, match="not contained in index"):  # X misses y's times
+        _forecaster().fit(y, X=X.iloc[:20], fh=FH)
 
 
 def test_forecaster_series_shorter_than_lookback_shrinks_it_with_a_warning(_sktime):
