@@ -23,11 +23,13 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess without 
     ) from exc
 
 import os
+import sys
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from sklstm._onnx._forecaster import check_forecaster, write_forecaster
 from sklstm._onnx._graph import MIN_OPSET, GraphBuilder
 from sklstm._onnx._steps import STEPS, write_step
 from sklstm._regressor import LSTMRegressor
@@ -53,7 +55,7 @@ def _steps_of(estimator):
     for k, step in enumerate(steps):
         if not isinstance(step, tuple(STEPS)):
             raise TypeError(
-                f"sklstm.to_onnx exports {_NAMES} and Pipelines of them; got "
+                f"sklstm.to_onnx exports {_NAMES}, Pipelines of them and LSTMForecaster; got "
                 f"{type(step).__name__}. For a Pipeline with scikit-learn steps, "
                 "`import sklstm.onnx` (it registers the sklstm converters with skl2onnx) "
                 "and call skl2onnx.to_onnx(pipeline, X[:1].astype(np.float32))."
@@ -76,7 +78,29 @@ def _input_info(first):
     return helper.make_tensor_value_info("X", TensorProto.FLOAT, shape), len(shape)
 
 
-def to_onnx(estimator, path=None, *, opset=DEFAULT_OPSET):
+def _is_forecaster(estimator) -> bool:
+    """Whether ``estimator`` is an LSTMForecaster (without importing sktime for the others)."""
+    module = sys.modules.get("sklstm.forecasting")
+    return module is not None and isinstance(estimator, module.LSTMForecaster)
+
+
+def _forecaster_to_onnx(forecaster, path, opset, n_steps):
+    n_steps = check_forecaster(forecaster, n_steps)
+    g = GraphBuilder()
+    inputs, out, shape = write_forecaster(g, forecaster, n_steps)
+    g.nodes.append(helper.make_node("Identity", [out], ["y_pred"], name="output"))
+    model = g.model(
+        inputs,
+        [helper.make_tensor_value_info("y_pred", TensorProto.FLOAT, shape)],
+        opset=opset,
+        doc=f"sklstm export of {type(forecaster).__name__}: {n_steps} step(s) ahead",
+    )
+    if path is not None:
+        onnx.save_model(model, os.fspath(path))
+    return model
+
+
+def to_onnx(estimator, path=None, *, opset=DEFAULT_OPSET, n_steps=None):
     """Export a fitted sklstm model or Pipeline to ONNX.
 
     The graph needs only an ONNX runtime to run (no torch, sklstm or scikit-learn)::
@@ -87,16 +111,24 @@ def to_onnx(estimator, path=None, *, opset=DEFAULT_OPSET):
 
     Parameters
     ----------
-    estimator : fitted LSTMRegressor, WindowTransformer or SequenceScaler, or a fitted \
-Pipeline of those
-        What to export. In a Pipeline, an ``LSTMRegressor`` must be the last step;
-        ``None`` / ``"passthrough"`` steps are skipped. A Pipeline with scikit-learn steps
-        goes through skl2onnx instead: ``import sklstm.onnx`` registers the sklstm
-        converters, then ``skl2onnx.to_onnx(pipeline, X)``.
+    estimator : fitted LSTMRegressor, WindowTransformer, SequenceScaler or \
+LSTMForecaster, or a fitted Pipeline of the first three
+        What to export. An ``LSTMForecaster`` is exported as one forecast from the
+        newest window (see the forecaster section of Returns). In a Pipeline, an
+        ``LSTMRegressor`` must be the last step; ``None`` / ``"passthrough"`` steps are
+        skipped. A Pipeline with scikit-learn steps goes through skl2onnx instead:
+        ``import sklstm.onnx`` registers the sklstm converters, then
+        ``skl2onnx.to_onnx(pipeline, X)``.
     path : str or path-like, default=None
         Where to save the model (``.onnx``); not saved when None.
     opset : int, default=17
         The ONNX opset to write (13 or newer).
+    n_steps : int, default=None
+        ``LSTMForecaster`` only: the number of steps the graph forecasts, ``1 ..
+        n_steps``. None: ``horizon_`` for ``strategy="multioutput"`` (at most
+        ``horizon_``), the longest step of the ``fh`` given to ``fit`` for
+        ``strategy="recursive"`` (any number; without an ``fh`` at fit, n_steps must
+        be given).
 
     Returns
     -------
@@ -111,6 +143,16 @@ Pipeline of those
         - ``"y"`` has the shape ``predict`` returns: ``(n_samples,)`` for a 1-D ``y`` at
           fit, else ``(n_samples, n_outputs)``, in the units of ``y`` (the target
           standardisation is inside the graph).
+
+        For an ``LSTMForecaster``: input ``"y"`` ``(lookback_, n_targets)``, the newest
+        ``lookback_`` rows of the series, oldest first; with exogenous ``X`` at fit also
+        ``"X"`` ``(lookback_ + max(n_steps, horizon_), n_exog)``: the exogenous rows of
+        those same time points followed by the rows of the steps ahead (as given to
+        ``predict``). Output ``"y_pred"`` ``(n_steps, n_targets)``: ``predict(fh=1 ..
+        n_steps)`` in the series' units -- the window normalisations, every network of
+        the ensemble and their mean, the recursive rollout (a ``Loop``) and the blend
+        with the baselines (``baseline_weights_``) are inside the graph. The shapes are
+        fixed.
 
     Notes
     -----
@@ -139,6 +181,12 @@ Pipeline of those
     """
     if not isinstance(opset, int) or opset < MIN_OPSET:
         raise ValueError(f"opset must be an int >= {MIN_OPSET}, got {opset!r}.")
+    if _is_forecaster(estimator):
+        return _forecaster_to_onnx(estimator, path, opset, n_steps)
+    if n_steps is not None:
+        raise ValueError(
+            f"n_steps is for an LSTMForecaster; got it with {type(estimator).__name__}."
+        )
     steps = _steps_of(estimator)
     g = GraphBuilder()
     x_info, rank = _input_info(steps[0])

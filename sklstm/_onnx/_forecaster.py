@@ -1,0 +1,298 @@
+"""The ONNX graph of a fitted :class:`~sklstm.LSTMForecaster`: one forecast from one window.
+
+The graph is ``ForecastModel.forecast`` (``sklstm/_forecast/model.py``) for one window,
+in float32: every window normalisation (``norms``, ``encode_inputs``, ``target_shift``,
+``decode`` of ``sklstm/_forecast/normalise.py``), every ensemble member
+(:func:`~sklstm._onnx._graph.sequence_to_vector` each) and their equal-weight mean, the
+recursive rollout as a ``Loop``, and the blend with the baselines of
+``sklstm/_forecast/baselines.py``.
+
+Inputs: ``"y"`` ``(lookback_, n_targets)``, the newest rows of the series, oldest first;
+with exogenous data also ``"X"`` ``(lookback_ + n_future, n_exog)``: the exogenous rows of
+the same ``lookback_`` time points followed by those of the ``n_future = max(n_steps,
+horizon_)`` steps after them. Output ``"y_pred"`` ``(n_steps, n_targets)``.
+
+Nothing here imports sktime or torch at import time: the forecaster is read through its
+fitted attributes (``ensemble_``, ``normalisers_``, ``member_modes_``, ``_spec``, ``sp_``,
+``baseline_weights_``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto, helper
+from sklearn.exceptions import NotFittedError
+
+from sklstm._forecast.normalise import MODES
+from sklstm._onnx._graph import GraphBuilder, _f32, _ints, sequence_to_vector
+from sklstm._onnx._steps import _numpy
+
+__all__ = ["check_forecaster", "write_forecaster"]
+
+_BASELINES = ("seasonal_naive", "naive", "drift")
+
+
+def check_forecaster(forecaster, n_steps):
+    """The number of steps to export, after checking that ``forecaster`` can be exported."""
+    name = type(forecaster).__name__
+    if not forecaster.is_fitted:
+        raise NotFittedError(
+            f"This {name} is not fitted yet: call fit(y, fh=...) before exporting it with "
+            "sklstm.to_onnx."
+        )
+    if getattr(forecaster, "forecasters_", None) is not None:
+        raise ValueError(
+            f"this {name} was fitted on a panel or hierarchical y, series by series (sktime "
+            "keeps one fitted forecaster per series in forecasters_); export each series' "
+            "forecaster on its own: sklstm.to_onnx(forecaster.forecasters_.iloc[i, 0])."
+        )
+    if getattr(forecaster, "ensemble_", None) is None:
+        raise ValueError(
+            f"this {name} holds no fitted networks of its own (ensemble_); fit it on a "
+            "series before exporting it."
+        )
+    recursive = forecaster.strategy == "recursive"
+    if n_steps is None:
+        if not recursive:
+            return int(forecaster.horizon_)
+        fh = getattr(forecaster, "_fh", None)
+        if fh is None:
+            raise ValueError(
+                f"{name}(strategy='recursive') was fitted without fh, so the number of steps "
+                "to forecast is not known: pass n_steps, e.g. sklstm.to_onnx(forecaster, "
+                "n_steps=12)."
+            )
+        return int(forecaster._relative_steps(fh).max())
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive int, got {n_steps!r}.")
+    if not recursive and n_steps > forecaster.horizon_:
+        raise ValueError(
+            f"{name}(strategy={forecaster.strategy!r}) predicts {forecaster.horizon_} "
+            f"step(s) at once (the longest step of fh at fit); n_steps={n_steps} is more. "
+            "Refit with a longer fh, or use strategy='recursive'."
+        )
+    return int(n_steps)
+
+
+def member_weights(member) -> dict:
+    """One ``SequenceToVector`` of the ensemble as numpy arrays (layers, peephole, head)."""
+    lstm, head = member.lstm, member.head
+    layers = [
+        {
+            "w_ih": _numpy(getattr(lstm, f"weight_ih_l{k}")),
+            "w_hh": _numpy(getattr(lstm, f"weight_hh_l{k}")),
+            "b_ih": _numpy(getattr(lstm, f"bias_ih_l{k}", None)),
+            "b_hh": _numpy(getattr(lstm, f"bias_hh_l{k}", None)),
+            "w_ch": _numpy(getattr(lstm, f"weight_ch_l{k}", None)),
+        }
+        for k in range(lstm.num_layers)
+    ]
+    return {
+        "layers": layers,
+        "peephole": lstm.peephole,
+        "head_weight": _numpy(head.weight),
+        "head_bias": _numpy(head.bias),
+    }
+
+
+class _Network:
+    """What ``ensemble_forecast`` needs, read once from the fitted forecaster."""
+
+    def __init__(self, forecaster):
+        spec = forecaster._spec
+        self.lookback, self.horizon = int(spec.lookback), int(spec.horizon)
+        self.n_targets, self.n_exog = int(spec.n_targets), int(spec.n_exog)
+        self.modes = list(forecaster.member_modes_)
+        self.normalisers = forecaster.normalisers_
+        members = forecaster.ensemble_.module_.members
+        if len(members) != len(self.modes):  # pragma: no cover - a broken fitted state
+            raise ValueError("the forecaster has as many networks as member_modes_ entries")
+        self.members = [member_weights(member) for member in members]
+
+
+def _level_and_shift(b, norm, y_win, lookback):
+    """``WindowNormaliser.norms`` of a window ``(L, ny)``: level ``(1, ny)`` or None, shift."""
+    scale_by_level, by_last = MODES[norm.mode]
+    shift = None
+    if by_last:
+        shift = b.op("Slice", [y_win, _ints(b, [lookback - 1]), _ints(b, [lookback])], "shift")
+    level = None
+    if scale_by_level:
+        total = b.op("ReduceSum", [b.op("Abs", [y_win]), _ints(b, [0])], "abs_sum", keepdims=1)
+        mean = b.op("Div", [total, b.const(_f32(lookback), "lookback")], "abs_mean")
+        level = b.op("Max", [mean, b.const(_f32(norm.level_floor[None, :]), "floor")], "level")
+    return shift, level
+
+
+def _encode(b, norm, y_win, x_win, x_fut, shift, level, lookback, n_future):
+    """``WindowNormaliser.encode_inputs`` of one window: the network input ``(1, T, C)``."""
+    y = y_win
+    if shift is not None:
+        y = b.op("Sub", [y, shift], "y_shifted")
+    if level is not None:
+        y = b.op("Div", [y, level], "y_level")
+    y = b.op("Sub", [y, b.const(_f32(norm.y_loc[None, :]), "y_loc")], "y_centred")
+    y = b.op("Div", [y, b.const(_f32(norm.y_scale[None, :]), "y_scale")], "y_scaled")
+    if x_win is None:
+        return b.op("Unsqueeze", [y, _ints(b, [0])], "inputs")
+    x_loc, x_scale = _f32(norm.x_loc[None, :]), _f32(norm.x_scale[None, :])
+
+    def scaled_x(x):
+        x = b.op("Sub", [x, b.const(x_loc, "x_loc")], "x_centred")
+        return b.op("Div", [x, b.const(x_scale, "x_scale")], "x_scaled")
+
+    past = b.op(
+        "Concat",
+        [y, scaled_x(x_win), b.const(np.ones((lookback, 1), np.float32), "past_flag")],
+        "past",
+        axis=1,
+    )
+    ahead = b.op(
+        "Concat",
+        [
+            b.const(np.zeros((n_future, norm.n_targets), np.float32), "ahead_y"),
+            scaled_x(x_fut),
+            b.const(np.zeros((n_future, 1), np.float32), "ahead_flag"),
+        ],
+        "ahead",
+        axis=1,
+    )
+    seq = b.op("Concat", [past, ahead], "sequence", axis=0)
+    return b.op("Unsqueeze", [seq, _ints(b, [0])], "inputs")
+
+
+def _target_shift(b, norm, y_win, shift, lookback, horizon):
+    """``WindowNormaliser.target_shift``: ``(horizon, ny)``, ``(1, ny)`` or None (zero)."""
+    if norm.mode == "season" and norm.sp > 1:
+        rows = lookback - norm.sp + (np.arange(horizon) % norm.sp)
+        return b.op("Gather", [y_win, b.const(rows.astype(np.int64), "season_rows")], "tshift")
+    return shift
+
+
+def _network_forecast(b, net, y_win, x_win, x_fut):
+    """``ensemble_forecast`` of one window: ``(horizon, ny)`` in the series' units."""
+    ny, horizon = net.n_targets, net.horizon
+    inputs, norms = {}, {}
+    for mode in dict.fromkeys(net.modes):
+        norm = net.normalisers[mode]
+        shift, level = _level_and_shift(b, norm, y_win, net.lookback)
+        norms[mode] = shift, level
+        inputs[mode] = _encode(
+            b, norm, y_win, x_win, x_fut, shift, level, net.lookback, net.horizon
+        )
+    paths = []
+    for mode, weights in zip(net.modes, net.members, strict=True):
+        norm = net.normalisers[mode]
+        shift, level = norms[mode]
+        # decode's two affine maps, folded: out * t_scale + t_loc, then * y_scale + y_loc
+        y_scale, y_loc = np.tile(norm.y_scale, horizon), np.tile(norm.y_loc, horizon)
+        out_scale = norm.t_scale * y_scale
+        out_shift = norm.t_loc * y_scale + y_loc
+        out = sequence_to_vector(b, inputs[mode], **weights, out_scale=out_scale,
+                                 out_shift=out_shift)  # fmt: skip
+        path = b.op("Reshape", [out, _ints(b, [horizon, ny])], "member_path")
+        if level is not None:
+            path = b.op("Mul", [path, level], "member_levelled")
+        tshift = _target_shift(b, norm, y_win, shift, net.lookback, horizon)
+        if tshift is not None:
+            path = b.op("Add", [path, tshift], "member_forecast")
+        paths.append(path)
+    if len(paths) == 1:
+        return paths[0]
+    return b.op("Mean", paths, "ensemble_mean")
+
+
+def _rows(b, x, first, last):
+    return b.op("Slice", [x, _ints(b, [first]), _ints(b, [last]), _ints(b, [0])], "rows")
+
+
+def _recursive_path(g, net, y, x, n_steps):
+    """The recursive rollout as a ``Loop``: ``(n_steps, ny)``.
+
+    The loop carries the window ``(L, ny)``; step ``k`` reads the exogenous rows
+    ``k .. k + L - 1`` of ``X`` (past) and row ``L + k`` (the step forecast), then drops the
+    oldest row of the window and appends the forecast.
+    """
+    L, ny = net.lookback, net.n_targets
+    body = GraphBuilder(prefix=g.fresh("loop") + "/", inline_constants=True)
+    k, cond_in, y_win = body.fresh("k"), body.fresh("cond_in"), body.fresh("y_window")
+    x_win = x_fut = None
+    if x is not None:
+        k1 = body.op("Unsqueeze", [k, _ints(body, [0])], "k_1d")
+        starts = [k1, body.op("Add", [k1, _ints(body, [L])], "k_plus_L")]
+        starts.append(body.op("Add", [k1, _ints(body, [L + 1])], "k_plus_L1"))
+        axis = _ints(body, [0])
+        x_win = body.op("Slice", [x, starts[0], starts[1], axis], "x_window")
+        x_fut = body.op("Slice", [x, starts[1], starts[2], axis], "x_step")
+    step = _network_forecast(body, net, y_win, x_win, x_fut)  # (1, ny)
+    newer = body.op("Slice", [y_win, _ints(body, [1]), _ints(body, [L]), _ints(body, [0])])
+    y_next = body.op("Concat", [newer, step], "y_window_next", axis=0)
+    outputs = [
+        body.op("Identity", [cond_in], "cond_out"),
+        body.op("Identity", [y_next], "y_window_out"),
+        body.op("Identity", [step], "step_out"),
+    ]
+
+    def vi(name, elem, shape):
+        return helper.make_tensor_value_info(name, elem, shape)
+
+    graph = body.graph(
+        body.prefix + "body",
+        [vi(k, TensorProto.INT64, []), vi(cond_in, TensorProto.BOOL, []),
+         vi(y_win, TensorProto.FLOAT, [L, ny])],
+        [vi(outputs[0], TensorProto.BOOL, []), vi(outputs[1], TensorProto.FLOAT, [L, ny]),
+         vi(outputs[2], TensorProto.FLOAT, [1, ny])],
+    )  # fmt: skip
+    trips = g.const(np.asarray(n_steps, dtype=np.int64), "n_steps")
+    cond = g.const(np.asarray(True), "keep_going")
+    _, steps = g.op("Loop", [trips, cond, y], "rollout", n_outputs=2, body=graph)
+    return g.op("Reshape", [steps, _ints(g, [n_steps, ny])], "network_path")
+
+
+def _baselines(g, y, lookback, n_steps, sp):
+    """``baseline_forecasts`` of the window ``y`` ``(L, ny)``: name -> ``(n_steps | 1, ny)``."""
+    steps = np.arange(n_steps)
+    last = _rows(g, y, lookback - 1, lookback)
+    out = {}
+    if 1 < sp <= lookback:
+        rows = (lookback - sp + steps % sp).astype(np.int64)
+        out["seasonal_naive"] = g.op("Gather", [y, g.const(rows, "season_rows")], "seasonal")
+    out["naive"] = last
+    if lookback >= 2:
+        slope = g.op("Sub", [last, _rows(g, y, 0, 1)], "rise")
+        slope = g.op("Div", [slope, g.const(_f32(lookback - 1), "run")], "slope")
+        ahead = g.op("Mul", [slope, g.const(_f32((steps + 1)[:, None]), "ahead")], "climb")
+        out["drift"] = g.op("Add", [last, ahead], "drift")
+    return out
+
+
+def write_forecaster(g, forecaster, n_steps: int):
+    """Write the forecast graph into ``g``; returns (graph inputs, output name, out shape)."""
+    net = _Network(forecaster)
+    L, ny = net.lookback, net.n_targets
+    inputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [L, ny])]
+    y, x = "y", None
+    n_future = max(n_steps, net.horizon)
+    if net.n_exog:
+        x = "X"
+        inputs.append(
+            helper.make_tensor_value_info(x, TensorProto.FLOAT, [L + n_future, net.n_exog])
+        )
+    if forecaster.strategy == "recursive":
+        path = _recursive_path(g, net, y, x, n_steps)
+    else:
+        x_win = x_fut = None
+        if x is not None:
+            x_win, x_fut = _rows(g, x, 0, L), _rows(g, x, L, L + net.horizon)
+        path = _network_forecast(g, net, y, x_win, x_fut)
+        if n_steps < net.horizon:
+            path = _rows(g, path, 0, n_steps)
+    weights = getattr(forecaster, "baseline_weights_", None)
+    if weights is not None and weights["network"] != 1.0:  # as ForecastModel.forecast
+        baselines = _baselines(g, y, L, n_steps, int(forecaster.sp_))
+        path = g.op("Mul", [path, g.const(_f32(weights["network"]), "w_network")], "blend")
+        for name in _BASELINES:
+            if name in baselines and weights.get(name, 0.0) > 0:
+                part = g.op("Mul", [baselines[name], g.const(_f32(weights[name]), f"w_{name}")])
+                path = g.op("Add", [path, part], "blend")  # (1, ny) naive broadcasts
+    return inputs, path, [n_steps, ny]
