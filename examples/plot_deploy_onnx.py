@@ -6,7 +6,9 @@ Deploying a tuned pipeline with ONNX, without PyTorch
 A model is tuned with scikit-learn's tools, then served by a process that has neither
 PyTorch nor sklstm nor scikit-learn installed: :func:`sklstm.to_onnx` writes the fitted
 :class:`~sklearn.pipeline.Pipeline` -- windows, scaling, the LSTM and the target scaling --
-as one ONNX graph, and `onnxruntime <https://onnxruntime.ai>`_ runs it.
+as one ONNX graph, and `onnxruntime <https://onnxruntime.ai>`_ runs it. The last part does
+the same for an :class:`~sklstm.LSTMForecaster`: the graph turns the newest points of the
+series into ``predict``'s forecast.
 
 See :ref:`deploying` for what the graph takes and returns, and for the skl2onnx route
 that handles Pipelines with scikit-learn steps.
@@ -129,3 +131,46 @@ ax.set_title("Held-out hours: the ONNX graph and predict agree")
 ax.legend(loc="upper right")
 fig.tight_layout()
 plt.show()
+
+# %%
+# A forecaster, without sktime or PyTorch
+# ---------------------------------------
+# :func:`sklstm.to_onnx` also exports a fitted :class:`~sklstm.LSTMForecaster`: the
+# graph's input ``"y"`` is the newest ``lookback_`` points of the series, float32
+# ``(lookback_, n_targets)``, and its output ``"y_pred"`` the forecast of steps
+# ``1 .. 12`` -- the window normalisations, every network of the ensemble, their mean and
+# the blend with the baselines are all in the graph. A small forecaster keeps this fast.
+from sktime.datasets import load_airline  # noqa: E402
+
+from sklstm import LSTMForecaster  # noqa: E402
+
+airline = load_airline()
+forecaster = LSTMForecaster(lookback=24, max_iter=20, n_models=1, random_state=0)
+forecaster.fit(airline, fh=list(range(1, 13)))
+sklstm.to_onnx(forecaster, "forecaster.onnx")
+np.save("newest_points.npy", airline.to_numpy(dtype=np.float32)[-forecaster.lookback_ :, None])
+
+forecast_service = textwrap.dedent(
+    """
+    import sys
+    for name in ("torch", "sklstm", "sklearn", "sktime", "pandas"):
+        sys.modules[name] = None  # not installed, as far as this process can tell
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession("forecaster.onnx", providers=["CPUExecutionProvider"])
+    y_pred = session.run(None, {"y": np.load("newest_points.npy")})[0]
+    print(" ".join(f"{v:.6f}" for v in y_pred[:, 0]))
+    """
+)
+with open("forecast_service.py", "w") as f:
+    f.write(forecast_service)
+answer = subprocess.run(
+    [sys.executable, "forecast_service.py"], capture_output=True, text=True, check=True
+).stdout
+served = np.array(answer.split(), dtype=np.float64)
+expected = forecaster.predict().to_numpy()
+difference = np.abs(served - expected).max() / np.abs(expected).max()
+print("the forecast service says:", " ".join(f"{v:.1f}" for v in served))
+print("forecaster.predict says:  ", " ".join(f"{v:.1f}" for v in expected))
+print(f"max relative difference: {difference:.1e}")
