@@ -21,12 +21,12 @@ from sktime.datatypes import update_data
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from sklstm._base import BaseLSTM
-from sklstm._forecast import intervals
-from sklstm._forecast.ensemble import LSTMEnsemble, ensemble_forecast
-from sklstm._forecast.normalise import WindowNormaliser
-from sklstm._forecast.rollout import rollout
-from sklstm._forecast.spec import WindowSpec, resolve_lookback
-from sklstm._forecast.windows import SeriesPanel, WindowDataset
+from sklstm._forecast import baselines, intervals
+from sklstm._forecast.ensemble import LSTMEnsemble
+from sklstm._forecast.index import check_index, check_update
+from sklstm._forecast.model import ForecastModel, fit_normalisers
+from sklstm._forecast.spec import WindowSpec, resolve_lookback, season_length
+from sklstm._forecast.windows import SeriesPanel, last_windows, panel_arrays
 from sklstm._plotting import plot_curves
 
 __all__ = ["LSTMForecaster"]
@@ -49,8 +49,6 @@ _NETWORK_PARAMS = (
 # After early stopping, every network continues from its best epoch on all windows (the
 # held-out newest ones included) for this share of the best epochs (at least one epoch).
 _CONTINUE_FRACTION = 0.1
-# Held-out origins whose errors set the interval widths: the newest ones, at most this many.
-_MAX_ORIGINS = 2000
 _FORMAT = 2  # the layout of the fitted state; pickles of another layout do not load
 
 
@@ -82,15 +80,35 @@ class LSTMForecaster(BaseForecaster):
     n_models : int, default=3
         Networks trained with different seeds for each window normalisation; their
         forecasts are averaged. ``window_scaling="both"`` trains ``2 * n_models``.
-    window_scaling : {"both", "mean", "last", "none"}, default="both"
+    window_scaling : {"auto", "both", "mean", "last", "season", "none"}, default="auto"
         How each window (inputs and targets, per target column) is normalised:
         ``"mean"`` divides by the window's level (its mean absolute value);
         ``"last"`` subtracts the window's last value, then divides by the level (the
-        network's zero is the naive forecast); ``"both"`` trains ``n_models``
-        networks of each kind and averages them with equal weight; ``"none"``
-        standardises the target columns with the training series' mean and standard
-        deviation instead (the level is then an input). True and False are
-        deprecated aliases of ``"mean"`` and ``"none"``.
+        network's zero is the naive forecast); ``"season"`` does the same to the
+        inputs, and measures each target step from the value one season before it
+        (the network's zero is the seasonal-naive forecast; needs ``lookback >= sp``);
+        ``"none"`` standardises the target columns with the training series' mean
+        and standard deviation instead (the level is then an input). ``"auto"``
+        trains ``n_models`` networks of ``"mean"`` and ``n_models`` of ``"season"``
+        (``"last"`` when there is no season, ``sp=1``, or the lookback is shorter
+        than a season) and averages them with equal weight; ``"both"`` is
+        ``"mean"`` and ``"last"``. True and False are deprecated aliases of
+        ``"mean"`` and ``"none"``.
+    sp : int or "auto", default="auto"
+        The seasonal period, in steps. ``"auto"`` reads it from the index's frequency,
+        sktime's convention: quarterly 4, monthly 12, weekly 52, daily 7, hourly 24,
+        half-hourly 48; 1 (no season) for yearly data and for indices without a
+        frequency. It sets the ``"auto"`` lookback (at least two seasons where the
+        series allows), the ``"season"`` normalisation and the seasonal-naive baseline.
+        The value used is ``sp_``.
+    blend_baselines : bool, default=True
+        The safety net. With ``early_stopping=True``, the networks' forecasts from the
+        held-out origins are scored against the seasonal-naive, naive and drift
+        forecasts from the same windows, at the same horizons; the networks are then
+        blended with the best of these baselines by inverse mean squared error
+        (``baseline_weights_``): a network no better than a baseline on data it did
+        not train on leans on that baseline (a random walk ends up close to naive).
+        False forecasts with the networks alone.
     hidden_size : int, default=64
         Number of units in each LSTM layer.
     num_layers : int, default=1
@@ -143,6 +161,15 @@ class LSTMForecaster(BaseForecaster):
     horizon_ : int
         Steps the networks predict at once: ``max(fh)`` for ``"multioutput"``, 1
         for ``"recursive"``.
+    sp_ : int
+        The seasonal period used.
+    baseline_weights_ : dict of str to float
+        The blend of the forecast: ``"network"`` (the ensemble's average) and each
+        baseline (``"seasonal_naive"``, ``"naive"``, ``"drift"``: the value one
+        season before, the last value, the line through the window's first and last
+        values); the weights sum to 1, and at most one baseline is above 0.
+        ``{"network": 1.0, ...}`` with ``blend_baselines=False`` or without a
+        held-out tail.
     best_epochs_ : ndarray of shape (n_networks,)
         The epoch each network scored best on the held-out windows (0 without them).
     residual_scale_ : ndarray of shape (n_steps, n_targets)
@@ -159,6 +186,8 @@ class LSTMForecaster(BaseForecaster):
         After :meth:`pretrain`: the normalisation statistics of the panel.
     pretrain_modes_ : list of str
         After :meth:`pretrain`: the window normalisation of each global network.
+    pretrain_sp_ : int
+        After :meth:`pretrain`: the seasonal period of the panel.
     pretrain_spec_ : WindowSpec
         After :meth:`pretrain`: the window geometry every later fit uses (lookback,
         horizon, target and exogenous columns).
@@ -197,6 +226,14 @@ class LSTMForecaster(BaseForecaster):
     (sktime's ``remember_data`` config is off); ``update(update_params=True)``
     continues training the networks on the whole history for as many epochs as
     ``fit``'s final phase ran; ``update_params=False`` only moves the origin.
+
+    **Time index.** Each series must be on consecutive time steps: an integer index
+    stepping by 1, a ``PeriodIndex``, or a ``DatetimeIndex`` with a ``freq`` (given,
+    or one ``pd.infer_freq`` finds); gaps raise a ``ValueError`` naming the fix.
+    ``update`` must continue the data seen without a gap; it may repeat time points
+    already seen, and a changed value replaces the old one (sktime's ``update_data``).
+    In-sample forecasts (``fh`` steps <= 0) are not supported: sktime raises
+    ``NotImplementedError``.
 
     **Pickles** of a forecaster fitted with sklstm 0.1 do not load (the fitted
     layout changed): refit.
@@ -243,7 +280,12 @@ class LSTMForecaster(BaseForecaster):
         "lookback": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "strategy": [StrOptions({"multioutput", "recursive", "direct"})],
         "n_models": [Interval(Integral, 1, None, closed="left")],
-        "window_scaling": ["boolean", StrOptions({"both", "mean", "last", "none"})],
+        "window_scaling": [
+            "boolean",
+            StrOptions({"auto", "both", "mean", "last", "season", "none"}),
+        ],
+        "sp": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "blend_baselines": ["boolean"],
         **{name: BaseLSTM._parameter_constraints[name] for name in _NETWORK_PARAMS},
         "early_stopping": ["boolean"],
         "validation_fraction": BaseLSTM._parameter_constraints["validation_fraction"],
@@ -255,7 +297,9 @@ class LSTMForecaster(BaseForecaster):
         lookback="auto",
         strategy="multioutput",
         n_models=3,
-        window_scaling="both",
+        window_scaling="auto",
+        sp="auto",
+        blend_baselines=True,
         hidden_size=64,
         num_layers=1,
         dropout=0.0,
@@ -276,6 +320,8 @@ class LSTMForecaster(BaseForecaster):
         self.strategy = strategy
         self.n_models = n_models
         self.window_scaling = window_scaling
+        self.sp = sp
+        self.blend_baselines = blend_baselines
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.dropout = dropout
@@ -292,6 +338,7 @@ class LSTMForecaster(BaseForecaster):
         self.random_state = random_state
         self.verbose = verbose
         super().__init__()
+        self._y, self._X = None, None  # sktime's copies, kept only with remember_data=True
         # The recursive strategy iterates a one-step model: any fh works in predict.
         self.set_tags(**{"requires-fh-in-fit": strategy != "recursive"})
 
@@ -323,20 +370,42 @@ class LSTMForecaster(BaseForecaster):
     def _recursive(self) -> bool:
         return self.strategy == "recursive"
 
-    def _modes(self) -> list[str]:
-        """The window normalisations trained: ``["mean", "last"]`` for ``"both"``."""
+    def _modes(self, sp: int, lookback: int) -> list[str]:
+        """The window normalisations trained (``"auto"``: mean and season, or mean and last)."""
         scaling = self.window_scaling
         if isinstance(scaling, bool):
             return ["mean" if scaling else "none"]
-        return ["mean", "last"] if scaling == "both" else [scaling]
+        if scaling == "season" and sp > lookback:
+            raise ValueError(
+                f"{type(self).__name__}(window_scaling='season') needs a lookback of at least "
+                f"one season: sp={sp}, lookback={lookback}. Pass a longer lookback, or "
+                "window_scaling='auto'."
+            )
+        if scaling == "auto":
+            return ["mean", "season" if 1 < sp <= lookback else "last"]
+        return {"both": ["mean", "last"]}.get(scaling, [scaling])
 
-    def _ensemble(self, n_members: int, seed: int) -> LSTMEnsemble:
+    def _season(self, index) -> int:
+        """``sp`` resolved: ``"auto"`` reads the index's frequency."""
+        return season_length(index) if self.sp == "auto" else int(self.sp)
+
+    def _model(self, n_members, normalisers, modes, spec, rng):
         params = {name: getattr(self, name) for name in _NETWORK_PARAMS}
-        return LSTMEnsemble(n_members=n_members, random_state=seed, **params)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        ensemble = LSTMEnsemble(n_members=n_members, random_state=seed, **params)
+        return ForecastModel(ensemble, normalisers, modes, spec, self._recursive)
+
+    @property
+    def _fitted_model(self):
+        args = (self.ensemble_, self.normalisers_, self.member_modes_, self._spec)
+        return ForecastModel(*args, self._recursive, self.sp_, self.baseline_weights_)
 
     def _relative_steps(self, fh) -> np.ndarray:
         steps = fh.to_numpy() if fh.is_relative else fh.to_relative(self.cutoff).to_numpy()
         return np.asarray(steps, dtype=np.int64)
+
+    def _horizon(self, fh) -> int:
+        return 1 if self._recursive else int(self._relative_steps(fh).max())
 
     @staticmethod
     def _arrays(y, X):
@@ -345,36 +414,11 @@ class LSTMForecaster(BaseForecaster):
         Xa = None if X is None else X.loc[y.index].to_numpy(dtype=np.float64)
         return Y, Xa
 
-    # ---- training ---------------------------------------------------------------
-
-    def _train(self, ensemble, panel, spec, normalisers, modes, rng, *, start, validation):
-        """Train ``ensemble`` on the panel's windows; returns the held-out starts.
-
-        ``start``: False continues the ensemble as it is; True starts it afresh, and a
-        list of member state dicts starts it from those weights (fine-tuning).
-        """
-        train, valid = panel.split(spec, self.validation_fraction, validation)
-        orders = WindowDataset.member_orders(len(train), len(modes), rng)
-        train_ds = WindowDataset(panel, train, spec, normalisers, modes, orders)
-        valid_ds = WindowDataset(panel, valid, spec, normalisers, modes) if len(valid) else None
-        if start is not False:
-            ensemble.start(
-                n_channels=spec.n_channels, n_outputs=spec.n_outputs, n_train=len(train)
-            )
-            if start is not True:
-                ensemble.initialise_from(start)
-        ensemble.fit_windows(train_ds, valid_ds, warm=start is not True)
-        return valid
-
-    def _continue(self, ensemble, panel, spec, normalisers, modes, rng, epochs):
-        """Continue every network on all windows (the newest too) for ``epochs`` epochs."""
-        starts, _ = panel.split(spec, self.validation_fraction, validation=False)
-        orders = WindowDataset.member_orders(len(starts), len(modes), rng)
-        dataset = WindowDataset(panel, starts, spec, normalisers, modes, orders)
-        ensemble.fit_windows(dataset, None, epochs=epochs, warm=True)
+    # ---- sktime interface -------------------------------------------------------------
 
     def _fit(self, y, X=None, fh=None):
         self._check_params()
+        check_index(y, type(self).__name__)
         self._y_columns = list(y.columns)
         self._hist_y = y.copy()
         self._hist_X = None if X is None else X.loc[y.index].copy()
@@ -384,45 +428,55 @@ class LSTMForecaster(BaseForecaster):
         pretrained = getattr(self, "pretrained_ensemble_", None)
         if pretrained is not None:
             spec, normalisers = self._check_pretrained(Y, Xa, fh), self.pretrain_normalisers_
+            sp = self.pretrain_sp_
         else:
-            horizon = 1 if self._recursive else int(self._relative_steps(fh).max())
             max_fh = None if fh is None else int(self._relative_steps(fh).max())
+            horizon, sp = self._horizon(fh), self._season(y.index)
+            owner = type(self).__name__
             lookback = resolve_lookback(
-                self.lookback, len(Y), horizon, max_fh, owner=type(self).__name__, what="y"
+                self.lookback, len(Y), horizon, max_fh, owner=owner, what="y", sp=sp
             )
             spec = WindowSpec(lookback, horizon, Y.shape[1], 0 if Xa is None else Xa.shape[1])
-            starts, _ = panel.split(spec, self.validation_fraction, validation=False)
-            normalisers = {
-                mode: WindowNormaliser.fit(
-                    mode, panel.values, spec.n_targets, spec, panel.stat_starts(lookback), starts
-                )
-                for mode in self._modes()
-            }
+            modes = self._modes(sp, lookback)
+            normalisers = fit_normalisers(panel, spec, modes, self.validation_fraction, sp)
         modes = [mode for mode in normalisers for _ in range(self.n_models)]
-        ensemble = self._ensemble(len(modes), int(rng.randint(np.iinfo(np.int32).max)))
+        model = self._model(len(modes), normalisers, modes, spec, rng)
+        model.sp = self.sp_ = sp
         start = True
         if pretrained is not None:  # fine-tune copies of the global networks
             index = {mode: k for k, mode in enumerate(self.pretrain_modes_)}
             start = [pretrained.member_state(index[m]) for m in modes]
-        args = (ensemble, panel, spec, normalisers, modes, rng)
-        valid = self._train(*args, start=start, validation=self.early_stopping)
-        self.ensemble_, self.member_modes_, self.normalisers_ = ensemble, modes, normalisers
-        self._spec = spec
-        self.lookback_, self.horizon_ = spec.lookback, spec.horizon
-        self.best_epochs_ = ensemble.best_epochs_.copy()
+        fraction = self.validation_fraction
+        valid = model.train(
+            panel, rng, start=start, validation=self.early_stopping, validation_fraction=fraction
+        )
+        self.ensemble_, self.member_modes_, self.normalisers_ = model.ensemble, modes, normalisers
+        self._spec, self.lookback_, self.horizon_ = spec, spec.lookback, spec.horizon
+        self.best_epochs_ = model.ensemble.best_epochs_.copy()
         self.interval_source_ = "validation" if len(valid) else "in-sample"
-        first = int(valid[0]) if len(valid) else 0
-        self.residual_scale_, self.n_residual_origins_ = self._residual_scale(Y, Xa, fh, first)
+        n_steps = int(self._relative_steps(fh).max()) if self._recursive and fh else None
+        truth, network, base, level = model.held_out(
+            Y, Xa, int(valid[0]) if len(valid) else 0, n_steps
+        )
+        self._held_out = (truth, network, base, level)  # bounded: MAX_ORIGINS origins
+        # The safety net: lean on the best baseline as far as it beat the networks on the
+        # held-out tail (never measured on windows the networks trained on).
+        weights = {"network": 1.0, **dict.fromkeys(baselines.NAMES, 0.0)}
+        if self.blend_baselines and len(valid):
+            weights = baselines.blend_weights(truth, network, base, level)
+        self.baseline_weights_ = model.weights = weights
+        path = baselines.blend(network, base, weights)
+        errors = (truth - path) / level[:, None, :]
+        self.residual_scale_, self.n_residual_origins_ = intervals.residual_scale(errors)
         self._final_epochs = 0
-        if len(valid):
+        if len(valid):  # the newest windows reach the networks: a short continuation
             self._final_epochs = max(1, math.ceil(_CONTINUE_FRACTION * self.best_epochs_.max()))
-            self._continue(ensemble, panel, spec, normalisers, modes, rng, self._final_epochs)
+            model.continue_training(panel, rng, self._final_epochs, fraction)
         self._format = _FORMAT
         return self
 
     def _check_pretrained(self, Y, Xa, fh):
-        spec = self.pretrain_spec_
-        owner = type(self).__name__
+        spec, owner = self.pretrain_spec_, type(self).__name__
         if Y.shape[1] != spec.n_targets:
             raise ValueError(
                 f"{owner} was pretrained on {spec.n_targets} target column(s); fit got "
@@ -433,11 +487,10 @@ class LSTMForecaster(BaseForecaster):
                 f"{owner}: fit must get exogenous X with the same columns as pretrain (or "
                 "none if pretrain had none)."
             )
-        horizon = 1 if self._recursive else int(self._relative_steps(fh).max())
-        if horizon > spec.horizon:
+        if self._horizon(fh) > spec.horizon:
             raise ValueError(
                 f"{owner} was pretrained for {spec.horizon} step(s) ahead; fh reaches "
-                f"{horizon}. Pretrain with the longer fh."
+                f"{self._horizon(fh)}. Pretrain with the longer fh."
             )
         if len(Y) < spec.span:
             raise ValueError(
@@ -447,68 +500,16 @@ class LSTMForecaster(BaseForecaster):
             )
         return spec
 
-    # ---- forecasting --------------------------------------------------------------
-
-    def _forecaster(self, ensemble=None, normalisers=None, modes=None):
-        ensemble = self.ensemble_ if ensemble is None else ensemble
-        normalisers = self.normalisers_ if normalisers is None else normalisers
-        modes = self.member_modes_ if modes is None else modes
-        return lambda past, future: ensemble_forecast(ensemble, normalisers, modes, past, future)
-
-    def _level(self, past_y):
-        """The window levels (m, ny) that interval widths are measured in."""
-        return self.normalisers_[self.member_modes_[0]].norms(past_y)[1]
-
-    def _residual_scale(self, Y, Xa, fh, first):
-        """Relative RMS error per step from the origins ``first ..`` (see intervals)."""
-        spec = self._spec
-        n_origins = len(Y) - spec.lookback  # every start with at least one step to score
-        if spec.future and not self._recursive:
-            n_origins = len(Y) - spec.span + 1  # the network reads X over the whole horizon
-        if self._recursive:
-            n_steps = int(self._relative_steps(fh).max()) if fh is not None else None
-            n_steps = n_steps or max(1, min(spec.lookback, n_origins - first))
-        else:
-            n_steps = spec.horizon
-        starts = np.arange(max(first, n_origins - _MAX_ORIGINS), n_origins)
-        values = Y if Xa is None else np.concatenate([Y, Xa], axis=1)
-        past = values[starts[:, None] + np.arange(spec.lookback)]
-        future = None
-        if Xa is not None:  # steps past the end of the data are never scored
-            padded = np.concatenate([Xa, np.repeat(Xa[-1:], n_steps + spec.horizon, axis=0)])
-            ahead = np.arange(max(n_steps, spec.horizon))
-            future = padded[starts[:, None] + spec.lookback + ahead]
-        path = rollout(
-            self._forecaster(),
-            past,
-            future,
-            n_steps,
-            horizon=spec.horizon,
-            recursive=self._recursive,
-        )
-        level = self._level(past[:, :, : spec.n_targets])
-        padded_y = np.concatenate([Y, np.full((n_steps, Y.shape[1]), np.nan)])
-        truth = padded_y[starts[:, None] + spec.lookback + np.arange(n_steps)]
-        return intervals.residual_scale((truth - path) / level[:, None, :])
-
     def _forecast_path(self, n_steps, X):
         """Point forecasts (n_steps, ny) from the cutoff, and the level of the last window."""
-        spec = self._spec
+        model, lookback = self._fitted_model, self.lookback_
         Y, Xa = self._arrays(self._hist_y, self._hist_X)
-        past = Y[-spec.lookback :]
-        future = None
+        past, future = Y[-lookback:], None
         if Xa is not None:
-            past = np.concatenate([past, Xa[-spec.lookback :]], axis=1)
+            past = np.concatenate([past, Xa[-lookback:]], axis=1)
             future = self._future_X(X, n_steps)[None]
-        path = rollout(
-            self._forecaster(),
-            past[None],
-            future,
-            n_steps,
-            horizon=spec.horizon,
-            recursive=self._recursive,
-        )
-        return path[0], self._level(past[None, :, : spec.n_targets])[0]
+        path = model.forecast(past[None], future, n_steps)
+        return path[0], model.level(past[None, :, : Y.shape[1]])[0]
 
     def _future_X(self, X, n_steps):
         """X over the steps 1 .. max(n_steps, horizon_) after the cutoff, as (n, nx)."""
@@ -545,6 +546,7 @@ class LSTMForecaster(BaseForecaster):
         return pd.DataFrame(values.reshape(len(steps), -1), index=index, columns=columns)
 
     def _update(self, y, X=None, update_params=True):
+        check_update(self._hist_y.index, y.index, type(self).__name__, restore=self._set_cutoff)
         self._hist_y = update_data(self._hist_y, y)
         if self._hist_X is not None:
             if X is None:
@@ -557,74 +559,68 @@ class LSTMForecaster(BaseForecaster):
             panel = SeriesPanel.from_arrays([self._arrays(self._hist_y, self._hist_X)])
             rng = check_random_state(self.random_state)
             epochs = max(self._final_epochs, 1)
-            args = (self.ensemble_, panel, self._spec, self.normalisers_, self.member_modes_)
-            self._continue(*args, rng, epochs)
+            self._fitted_model.continue_training(panel, rng, epochs, self.validation_fraction)
         return self
 
     # ---- global (panel) pretraining ---------------------------------------------------
 
-    @staticmethod
-    def _panel_series(y, X):
-        """List of (Y, Xa) arrays, one per instance of a (hierarchical) multi-indexed panel."""
-        levels = list(range(y.index.nlevels - 1))
-        level = levels[0] if len(levels) == 1 else levels  # a scalar level: pandas' own form
-        X_groups = {} if X is None else dict(list(X.groupby(level=level, sort=False)))
-        series = []
-        for key, y_i in y.groupby(level=level, sort=False):
-            X_i = None if X is None else X_groups[key].loc[y_i.index]
-            series.append(LSTMForecaster._arrays(y_i, X_i))
-        return series
-
     def _pretrain(self, y, X=None, fh=None):
         self._check_params()
-        if self._recursive:
-            horizon = 1
-        elif fh is None or not fh.is_relative:
+        check_index(y, type(self).__name__)
+        if not self._recursive and (fh is None or not fh.is_relative):
             raise ValueError(
                 f"{type(self).__name__}(strategy={self.strategy!r}).pretrain needs a relative "
                 "fh (steps ahead, e.g. [1, 2, 3]): the network predicts steps 1 .. max(fh)."
             )
-        else:
-            horizon = int(np.max(fh.to_numpy()))
-        series = self._panel_series(y, X)
-        shortest = min(len(Y) for Y, _ in series)
+        horizon = 1 if self._recursive else int(np.max(fh.to_numpy()))
+        series = panel_arrays(y, X)
         max_fh = None if fh is None else int(np.max(fh.to_numpy()))
+        sp = self._season(y.index.levels[-1]) if self.sp == "auto" else int(self.sp)
         lookback = resolve_lookback(
             self.lookback,
-            shortest,
+            min(len(Y) for Y, _ in series),
             horizon,
             max_fh,
             owner=type(self).__name__,
             what="the shortest pretrain series",
+            sp=sp,
         )
         panel = SeriesPanel.from_arrays(series)
         spec = WindowSpec(lookback, horizon, panel.n_targets, panel.n_exog)
-        starts, _ = panel.split(spec, self.validation_fraction, validation=False)
-        modes = self._modes()  # one global network per normalisation; fit copies it
-        normalisers = {
-            mode: WindowNormaliser.fit(
-                mode, panel.values, spec.n_targets, spec, panel.stat_starts(lookback), starts
-            )
-            for mode in modes
-        }
+        modes = self._modes(sp, lookback)  # one global network per normalisation; fit copies it
+        normalisers = fit_normalisers(panel, spec, modes, self.validation_fraction, sp)
         rng = check_random_state(self.random_state)
-        ensemble = self._ensemble(len(modes), int(rng.randint(np.iinfo(np.int32).max)))
-        args = (ensemble, panel, spec, normalisers, modes, rng)
-        self._train(*args, start=True, validation=self.early_stopping)
-        self.pretrained_ensemble_, self.pretrain_normalisers_ = ensemble, normalisers
-        self.pretrain_modes_, self.pretrain_spec_ = modes, spec
+        model = self._model(len(modes), normalisers, modes, spec, rng)
+        model.train(
+            panel,
+            rng,
+            start=True,
+            validation=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+        )
+        self.pretrained_ensemble_, self.pretrain_normalisers_ = model.ensemble, normalisers
+        self.pretrain_modes_, self.pretrain_spec_, self.pretrain_sp_ = modes, spec, sp
         self.pretrain_lookback_, self.pretrain_horizon_ = spec.lookback, spec.horizon
         self.n_pretrain_series_ = len(series)
         return self
 
+    def _pretrained_model(self):
+        args = (self.pretrained_ensemble_, self.pretrain_normalisers_, self.pretrain_modes_)
+        return ForecastModel(*args, self.pretrain_spec_, self._recursive, self.pretrain_sp_)
+
     def _pretrain_update(self, y, X=None, fh=None):
         if getattr(self, "pretrained_ensemble_", None) is None:
             return self._pretrain(y, X=X, fh=fh)
-        panel = SeriesPanel.from_arrays(self._panel_series(y, X))
+        check_index(y, type(self).__name__)
+        panel = SeriesPanel.from_arrays(panel_arrays(y, X))
         rng = check_random_state(self.random_state)
-        args = (self.pretrained_ensemble_, panel, self.pretrain_spec_)
-        normalisers, modes = self.pretrain_normalisers_, self.pretrain_modes_
-        self._train(*args, normalisers, modes, rng, start=False, validation=self.early_stopping)
+        self._pretrained_model().train(
+            panel,
+            rng,
+            start=False,
+            validation=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+        )
         self.n_pretrain_series_ += len(panel.offsets) - 1
         return self
 
@@ -660,44 +656,21 @@ class LSTMForecaster(BaseForecaster):
             )
         fh = ForecastingHorizon(np.arange(1, spec.horizon + 1) if fh is None else fh)
         steps = np.asarray(fh.to_numpy(), dtype=np.int64)
-        n_steps = int(steps.max())
-        if not self._recursive and n_steps > spec.horizon:
+        if not self._recursive and steps.max() > spec.horizon:
             raise ValueError(
                 f"{type(self).__name__} was pretrained for {spec.horizon} step(s) ahead; fh "
-                f"reaches {n_steps}."
+                f"reaches {steps.max()}."
             )
         frame = y.to_frame() if isinstance(y, pd.Series) else y
-        levels = list(range(frame.index.nlevels - 1))
-        keys, cutoffs, pasts = [], [], []
-        for key, y_i in frame.groupby(level=levels[0] if len(levels) == 1 else levels, sort=False):
-            if len(y_i) < spec.lookback:
-                raise ValueError(
-                    f"forecast_panel needs the last {spec.lookback} points of every series; "
-                    f"series {key!r} has {len(y_i)}."
-                )
-            keys.append(key if isinstance(key, tuple) else (key,))
-            cutoffs.append(y_i.index.get_level_values(-1)[-1])
-            pasts.append(y_i.to_numpy(dtype=np.float64)[-spec.lookback :])
-        forecast = self._forecaster(
-            self.pretrained_ensemble_, self.pretrain_normalisers_, self.pretrain_modes_
-        )
-        path = rollout(
-            forecast,
-            np.stack(pasts),
-            None,
-            n_steps,
-            horizon=spec.horizon,
-            recursive=self._recursive,
-        )
-        values = path[:, steps - 1].reshape(len(pasts) * len(steps), -1)
-        index = pd.MultiIndex.from_tuples(
-            [
-                (*key, t)
-                for key, cutoff in zip(keys, cutoffs, strict=True)
-                for t in fh.to_absolute_index(cutoff)
-            ],
-            names=frame.index.names,
-        )
+        keys, cutoffs, windows = last_windows(frame, spec.lookback)
+        path = self._pretrained_model().forecast(windows, None, int(steps.max()))
+        values = path[:, steps - 1].reshape(len(windows) * len(steps), -1)
+        times = [
+            (*key, t)
+            for key, c in zip(keys, cutoffs, strict=True)
+            for t in fh.to_absolute_index(c)
+        ]
+        index = pd.MultiIndex.from_tuples(times, names=frame.index.names)
         return pd.DataFrame(values, index=index, columns=frame.columns)
 
     # ---- history, pickles, test parameters -------------------------------------------

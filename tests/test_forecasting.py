@@ -26,8 +26,9 @@ from sktime.utils._testing.hierarchical import _make_hierarchical  # noqa: E402
 
 from sklstm import LSTMForecaster, LSTMRegressor  # noqa: E402
 from sklstm._base import BaseLSTM  # noqa: E402
+from sklstm._forecast import baselines  # noqa: E402
 from sklstm._forecast.normalise import WindowNormaliser  # noqa: E402
-from sklstm._forecast.spec import WindowSpec  # noqa: E402
+from sklstm._forecast.spec import WindowSpec, season_length  # noqa: E402
 from sklstm._forecast.windows import SeriesPanel  # noqa: E402
 
 # sktime 1.2 announces a change of its own default on every forecaster it builds.
@@ -139,7 +140,7 @@ def test_defaults_and_regressor_are_the_shared_core():
     assert type(fitted.ensemble_)._fit_dataset is LSTMRegressor._fit_dataset
     assert fitted.ensemble_.n_outputs_ == 3  # one head output per horizon step
     assert fitted.ensemble_.hidden_size == FAST["hidden_size"]
-    assert fitted.ensemble_.n_members == 2 and fitted.member_modes_ == ["mean", "last"]
+    assert fitted.ensemble_.n_members == 2 and fitted.member_modes_ == ["mean", "season"]
     assert fitted.get_fitted_params()["ensemble"] is fitted.ensemble_
     assert not hasattr(fitted, "regressor_") and not hasattr(fitted, "regressors_")
 
@@ -200,7 +201,7 @@ def test_learns_a_trending_seasonal_series(strategy):
     assert score < 0.5
 
 
-@pytest.mark.parametrize("mode", ["mean", "last", "none"])
+@pytest.mark.parametrize("mode", ["mean", "last", "season", "none"])
 def test_window_normalisations_round_trip(mode):
     """(y - shift) / level, standardised, and back: the identity for every mode."""
     rng = np.random.RandomState(0)
@@ -208,19 +209,20 @@ def test_window_normalisations_round_trip(mode):
     panel = SeriesPanel.from_arrays([(Y, None)])
     spec = WindowSpec(lookback=6, horizon=3, n_targets=2)
     starts, _ = panel.split(spec, 0.2, validation=False)
-    norm = WindowNormaliser.fit(mode, panel.values, 2, spec, panel.stat_starts(6), starts)
+    norm = WindowNormaliser.fit(mode, panel.values, 2, spec, panel.stat_starts(6), starts, sp=4)
     past = Y[starts[:, None] + np.arange(6)]
     ahead = Y[starts[:, None] + 6 + np.arange(3)]
     shift, level = norm.norms(past)
     streamed_shift, streamed_level = norm.norms_at(Y, starts, 6)
     np.testing.assert_allclose(streamed_level, level)
-    encoded = norm.encode_targets(ahead, shift, level)
-    np.testing.assert_allclose(norm.decode(encoded, shift, level), ahead, rtol=1e-5)
+    tshift = norm.target_shift(past, shift, 3)
+    encoded = norm.encode_targets(ahead, tshift, level)
+    np.testing.assert_allclose(norm.decode(encoded, tshift, level), ahead, rtol=1e-5)
     # The network's targets are standardised once, over the training windows.
     np.testing.assert_allclose(encoded.mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(encoded.std(axis=0), 1, rtol=1e-4)
     seq = norm.encode_inputs(past, None, shift, level)
-    if mode == "last":
+    if mode in ("last", "season"):
         # The network's zero is the naive forecast: the last step maps to -loc / scale.
         np.testing.assert_array_equal(shift, past[:, -1])
         np.testing.assert_array_equal(streamed_shift, shift)
@@ -235,11 +237,12 @@ def test_window_normalisations_round_trip(mode):
 
 def test_both_normalisations_are_averaged_with_equal_weight():
     y = _seasonal(72, trend=0.05)
-    f = LSTMForecaster(random_state=0, **{**FAST, "n_models": 2, "max_iter": 5})
-    assert f.window_scaling == "both"
+    params = {**FAST, "n_models": 2, "max_iter": 5}
+    f = LSTMForecaster(random_state=0, blend_baselines=False, **params)
+    assert f.window_scaling == "auto"
     f.fit(y, fh=[1, 2, 3])
-    assert f.member_modes_ == ["mean", "mean", "last", "last"]
-    assert f.ensemble_.n_members == 4 and set(f.normalisers_) == {"mean", "last"}
+    assert f.member_modes_ == ["mean", "mean", "season", "season"]
+    assert f.ensemble_.n_members == 4 and set(f.normalisers_) == {"mean", "season"}
     # Each network's outputs are decoded with its own normaliser, then all are averaged.
     past = y.to_numpy()[-f.lookback_ :][None, :, None]
     inputs, per_network = [], []
@@ -249,7 +252,9 @@ def test_both_normalisations_are_averaged_with_equal_weight():
     raw = f.ensemble_.predict(np.concatenate(inputs, axis=2))
     for k, mode in enumerate(f.member_modes_):
         norm = f.normalisers_[mode]
-        per_network.append(norm.decode(raw[:, k], *norm.norms(past))[0, :, 0])
+        shift, level = norm.norms(past)
+        tshift = norm.target_shift(past, shift, 3)
+        per_network.append(norm.decode(raw[:, k], tshift, level)[0, :, 0])
     np.testing.assert_allclose(f.predict().to_numpy(), np.mean(per_network, axis=0), rtol=1e-10)
     per_mode = [np.mean(per_network[:2], axis=0), np.mean(per_network[2:], axis=0)]
     assert not np.allclose(per_mode[0], per_mode[1])  # two different models
@@ -391,7 +396,7 @@ def test_pretrain_trains_one_global_model_and_fit_adapts_it():
     global_model = LSTMForecaster(random_state=0, **params).pretrain(panel, fh=fh)
     assert global_model.state == "pretrained"
     assert global_model.n_pretrain_series_ == 8
-    assert global_model.pretrain_modes_ == ["mean", "last"]
+    assert global_model.pretrain_modes_ == ["mean", "season"]
     assert global_model.pretrained_ensemble_.n_members == 2  # one global network per mode
     pretrained_weights = {
         k: v.clone() for k, v in global_model.pretrained_ensemble_.module_.state_dict().items()
@@ -405,7 +410,7 @@ def test_pretrain_trains_one_global_model_and_fit_adapts_it():
         # (set_params would reset it to "new": sktime's contract for pretrained state.)
         f.fit(train, fh=fh)
         assert f.lookback_ == global_model.pretrain_lookback_
-        assert f.member_modes_ == ["mean", "last"]
+        assert f.member_modes_ == ["mean", "season"]
         pred = f.predict()
         scores_global.append(np.abs(pred.to_numpy() - test.to_numpy()).mean())
         scores_naive.append(np.abs(train.iloc[-12:-6].to_numpy() - test.to_numpy()).mean())
@@ -505,3 +510,108 @@ def test_runs_inside_forecasting_benchmark(tmp_path):
     assert len(results) == 1
     score = results.filter(like="MeanAbsoluteScaledError").filter(like="mean").iloc[0, 0]
     assert np.isfinite(score)
+
+
+# ---- seasonality and the safety net ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "freq, expected",
+    [("M", 12), ("Q", 4), ("W", 52), ("D", 7), ("h", 24), ("30min", 48), ("Y", 1)],
+)
+def test_sp_auto_reads_the_index_frequency(freq, expected):
+    index = pd.period_range("2000-01-01", periods=3, freq=freq)
+    assert season_length(index) == expected
+    assert season_length(pd.RangeIndex(3)) == 1
+
+
+def test_sp_sets_the_lookback_the_season_mode_and_the_seasonal_baseline():
+    y = _seasonal(96)  # monthly
+    f = LSTMForecaster(random_state=0, **{**FAST, "lookback": "auto", "max_iter": 2})
+    f.fit(y, fh=[1, 2, 3])
+    assert f.sp_ == 12 and f.lookback_ == 24  # two seasons, more than twice the horizon
+    assert f.member_modes_ == ["mean", "season"]
+    assert f.normalisers_["season"].sp == 12
+    g = LSTMForecaster(sp=1, random_state=0, **{**FAST, "lookback": "auto", "max_iter": 2})
+    g.fit(y, fh=[1, 2, 3])
+    assert g.sp_ == 1 and g.lookback_ == 8 and g.member_modes_ == ["mean", "last"]
+    assert "seasonal_naive" not in {k for k, v in g.baseline_weights_.items() if v > 0}
+    with pytest.raises(ValueError, match="at least one season"):
+        LSTMForecaster(window_scaling="season", **{**FAST, "lookback": 6}).fit(y, fh=[1, 2])
+
+
+def test_season_normalisation_measures_targets_from_the_seasonal_naive_forecast():
+    """On a perfectly periodic series every target is 0 before standardisation."""
+    t = np.arange(60)
+    Y = (10 + np.sin(2 * np.pi * t / 12) + (t % 12 == 3))[:, None]
+    panel = SeriesPanel.from_arrays([(Y, None)])
+    spec = WindowSpec(lookback=12, horizon=5, n_targets=1)
+    starts, _ = panel.split(spec, 0.2, validation=False)
+    norm = WindowNormaliser.fit(
+        "season", panel.values, 1, spec, panel.stat_starts(12), starts, sp=12
+    )
+    past = Y[starts[:, None] + np.arange(12)]
+    ahead = Y[starts[:, None] + 12 + np.arange(5)]
+    shift, level = norm.norms(past)
+    tshift = norm.target_shift(past, shift, 5)
+    np.testing.assert_allclose(tshift, ahead)  # the seasonal-naive forecast is exact here
+    raw = norm._scale_y(ahead, tshift, level)
+    np.testing.assert_allclose(
+        raw, np.broadcast_to(-norm.y_loc / norm.y_scale, raw.shape), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        norm.decode(norm.encode_targets(ahead, tshift, level), tshift, level), ahead
+    )
+    np.testing.assert_array_equal(shift, past[:, -1])  # the inputs are 'last' mode's
+
+
+def test_blend_weights_follow_the_held_out_errors():
+    rng = np.random.RandomState(0)
+    truth = rng.normal(size=(30, 4, 1)).cumsum(axis=1)
+    level = np.ones((30, 1))
+    naive = truth + 0.1 * rng.normal(size=truth.shape)
+    bad = truth + 1.0 * rng.normal(size=truth.shape)
+    good = truth + 0.01 * rng.normal(size=truth.shape)
+    base = {"naive": naive, "drift": bad}
+    worse = baselines.blend_weights(truth, bad, base, level)
+    assert worse["naive"] > 0.9 and worse["drift"] == 0 and worse["seasonal_naive"] == 0
+    better = baselines.blend_weights(truth, good, base, level)
+    assert better["network"] > 0.95 and better["naive"] == pytest.approx(1 - better["network"])
+    truth_nan = truth.copy()
+    truth_nan[:, 1:] = np.nan  # only the first step scored
+    assert baselines.blend_weights(truth_nan, bad, base, level)["naive"] > 0.9
+    none = baselines.blend_weights(np.full_like(truth, np.nan), bad, base, level)
+    assert none["network"] == 1.0
+    mixed = baselines.blend(good, base, worse)
+    np.testing.assert_allclose(mixed, worse["network"] * good + worse["naive"] * naive)
+
+
+def test_random_walk_comes_out_close_to_naive():
+    rng = np.random.RandomState(1)
+    y = pd.Series(100 + rng.normal(size=240).cumsum(), index=pd.RangeIndex(240), name="rw")
+    train, test = y.iloc[:-6], y.iloc[-6:]
+    params = {**FAST, "lookback": "auto", "max_iter": 30}
+    f = LSTMForecaster(random_state=0, **params).fit(train, fh=np.arange(1, 7))
+    naive = np.repeat(train.iloc[-1], 6)
+    w = f.baseline_weights_
+    assert w["network"] < 0.9 and max(w["naive"], w["drift"]) > 0.1
+    # the blended forecast stays near the naive one (within a tenth of a step's spread)
+    spread = np.std(np.diff(train.to_numpy()))
+    assert np.max(np.abs(f.predict().to_numpy() - naive)) < 0.5 * spread
+
+
+def test_the_safety_net_rescues_a_poor_network_on_a_seasonal_series():
+    """An undertrained network loses to seasonal naive; blended, the default does not."""
+    y = _seasonal(120, noise=0.1, seed=4)
+    train, test = y.iloc[:-12], y.iloc[-12:]
+    params = {**FAST, "lookback": "auto", "max_iter": 2, "hidden_size": 2}
+    score = MeanAbsoluteScaledError(sp=12)
+    alone = LSTMForecaster(random_state=0, blend_baselines=False, **params)
+    alone.fit(train, fh=np.arange(1, 13))
+    blended = LSTMForecaster(random_state=0, **params).fit(train, fh=np.arange(1, 13))
+    assert alone.baseline_weights_["network"] == 1.0
+    snaive = train.iloc[-12:].set_axis(test.index)
+    s_naive = score(test, snaive, y_train=train)
+    assert score(test, alone.predict(), y_train=train) > 1.5 * s_naive
+    assert blended.baseline_weights_["seasonal_naive"] > 0.5
+    assert score(test, blended.predict(), y_train=train) < 1.3 * s_naive

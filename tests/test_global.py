@@ -14,7 +14,7 @@ from sklstm import LSTMForecaster, make_windows  # noqa: E402
 from sklstm._forecast.ensemble import LSTMEnsemble  # noqa: E402
 from sklstm._forecast.normalise import WindowNormaliser  # noqa: E402
 from sklstm._forecast.spec import WindowSpec  # noqa: E402
-from sklstm._forecast.windows import SeriesPanel, WindowDataset  # noqa: E402
+from sklstm._forecast.windows import SeriesPanel, WindowDataset, panel_arrays  # noqa: E402
 from tests._memory import peak_rss_growth  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
@@ -51,7 +51,7 @@ def _panel(n_series, n_points, seed=0, exog=False):
 def test_streamed_windows_equal_the_materialised_ones(horizon, mode, exog, validation):
     """Batch by batch, the dataset gives exactly the windows make_windows cuts, normalised."""
     y, X = _panel(5, 40, exog=exog)
-    series = LSTMForecaster._panel_series(y, X)
+    series = panel_arrays(y, X)
     panel = SeriesPanel.from_arrays(series)
     spec = WindowSpec(6, horizon, 1, 1 if exog else 0)
     train, valid = panel.split(spec, 0.2, validation)
@@ -74,7 +74,9 @@ def test_streamed_windows_equal_the_materialised_ones(horizon, mode, exog, valid
         future = None if future is None else future[mine][order]
         shift, level = norm.norms(past[:, :, :1])
         expected_X.append(norm.encode_inputs(past, future, shift, level))
-        expected_y.append(norm.encode_targets(ahead, shift, level))
+        expected_y.append(
+            norm.encode_targets(ahead, norm.target_shift(past[:, :, :1], shift, horizon), level)
+        )
     order = np.argsort(np.concatenate([train, valid]))
     np.testing.assert_allclose(
         X_batch.numpy()[order], np.concatenate(expected_X), rtol=1e-6, atol=1e-6
@@ -96,7 +98,7 @@ def test_streamed_windows_equal_the_materialised_ones(horizon, mode, exog, valid
 
 def test_members_read_their_own_normalisation_and_order():
     y, _ = _panel(3, 40)
-    panel = SeriesPanel.from_arrays(LSTMForecaster._panel_series(y, None))
+    panel = SeriesPanel.from_arrays(panel_arrays(y, None))
     spec = WindowSpec(6, 2, 1)
     starts, _ = panel.split(spec, 0.2, validation=False)
     norms = {

@@ -60,7 +60,7 @@ def test_forecaster_draws_every_network():
         f.plot_history()
     ax = f.fit(load_airline(), fh=[1, 2]).plot_history()
     labels = [line.get_label() for line in ax.get_lines()]
-    modes = ["mean", "mean", "last", "last"]  # two networks for each window normalisation
+    modes = ["mean", "mean", "season", "season"]  # two networks for each normalisation
     assert labels == [
         f"network {k} ({mode}): {kind} loss"
         for k, mode in enumerate(modes)

@@ -309,5 +309,10 @@ def ensemble_forecast(ensemble, normalisers, modes, past, future=None):
         norms[mode] = norm.norms(past[:, :, :ny])
         inputs[mode] = norm.encode_inputs(past, future, *norms[mode])
     raw = ensemble.predict(np.concatenate([inputs[mode] for mode in modes], axis=2))
-    paths = [normalisers[mode].decode(raw[:, k], *norms[mode]) for k, mode in enumerate(modes)]
+    horizon = raw.shape[2] // ny
+    paths = []
+    for k, mode in enumerate(modes):
+        norm, (shift, level) = normalisers[mode], norms[mode]
+        tshift = norm.target_shift(past[:, :, :ny], shift, horizon)
+        paths.append(norm.decode(raw[:, k], tshift, level))
     return np.mean(paths, axis=0)

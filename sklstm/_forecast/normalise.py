@@ -2,7 +2,10 @@
 
 Every window is normalised on its own, per target column: ``(y - shift) / level``,
 where the *level* is the window's mean absolute value (1 in mode ``"none"``) and
-the *shift* its last value in mode ``"last"`` (else 0). The normalised target
+the *shift* its last value in modes ``"last"`` and ``"season"`` (else 0). Targets are
+measured from the same shift, except in mode ``"season"``: there each target step is
+measured from the value one season before it (the seasonal-naive forecast), so that the
+network's zero output is the seasonal-naive forecast. The normalised target
 channels are then standardised with statistics pooled over all training windows
 (``y_loc``, ``y_scale``), the exogenous channels with the series' own
 (``x_loc``, ``x_scale``), and the network's outputs, one per horizon step and
@@ -16,7 +19,12 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 #: The window normalisations: name -> (divide by the level, subtract the last value).
-MODES = {"mean": (True, False), "last": (True, True), "none": (False, False)}
+MODES = {
+    "mean": (True, False),
+    "last": (True, True),
+    "season": (True, True),
+    "none": (False, False),
+}
 
 # Windows processed at once when a statistic is computed over all of them: bounds the
 # temporary memory to about this many float64 values (2 MiB) per array.
@@ -52,6 +60,7 @@ class WindowNormaliser:
         x_scale=None,
         t_loc=None,
         t_scale=None,
+        sp=1,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
@@ -64,11 +73,12 @@ class WindowNormaliser:
         self.x_scale = None if x_scale is None else np.asarray(x_scale, dtype=np.float64)
         self.t_loc = None if t_loc is None else np.asarray(t_loc, dtype=np.float64)
         self.t_scale = None if t_scale is None else np.asarray(t_scale, dtype=np.float64)
+        self.sp = int(sp)
 
     # ---- fitting -------------------------------------------------------------------
 
     @classmethod
-    def fit(cls, mode, values, n_targets, spec, stat_starts, target_starts):
+    def fit(cls, mode, values, n_targets, spec, stat_starts, target_starts, sp=1):
         """Statistics from a panel stored as one array, without materialising windows.
 
         Parameters
@@ -83,7 +93,15 @@ class WindowNormaliser:
             (every window with at least one step after it).
         target_starts : ndarray of int
             Starts of the training windows whose targets set ``t_loc`` / ``t_scale``.
+        sp : int, default=1
+            The seasonal period, used by mode ``"season"`` (which needs
+            ``spec.lookback >= sp``).
         """
+        if mode == "season" and spec.lookback < sp:
+            raise ValueError(
+                f"window normalisation 'season' needs a lookback of at least one season "
+                f"(sp={sp}); got lookback={spec.lookback}."
+            )
         Y = values[:, :n_targets]
         floor = np.abs(Y).mean(axis=0) * 1e-3
         floor[~(floor > 0)] = 1.0
@@ -92,7 +110,9 @@ class WindowNormaliser:
         x_loc = x_scale = None
         if Xs is not None:
             x_loc, x_scale = Xs.mean(axis=0), _safe_scale(Xs.std(axis=0))
-        norm = cls(mode, n_targets, floor, np.zeros(n_targets), np.ones(n_targets), x_loc, x_scale)
+        norm = cls(
+            mode, n_targets, floor, np.zeros(n_targets), np.ones(n_targets), x_loc, x_scale, sp=sp
+        )
         if scale_by_level:
             norm.y_loc, y_scale = norm._pooled_moments(Y, stat_starts, spec.lookback)
         else:
@@ -157,16 +177,31 @@ class WindowNormaliser:
         return mean, np.sqrt(sq / len(starts))
 
     def _raw_targets(self, Y, starts, spec):
+        past = Y[starts[:, None] + np.arange(spec.lookback)]
         ahead = Y[starts[:, None] + spec.lookback + np.arange(spec.horizon)]
-        shift, level = self.norms_at(Y, starts, spec.lookback)
-        return self._scale_y(ahead, shift, level).reshape(len(starts), -1)
+        shift, level = self.norms(past)
+        tshift = self.target_shift(past, shift, spec.horizon)
+        return self._scale_y(ahead, tshift, level).reshape(len(starts), -1)
+
+    def target_shift(self, past_y, shift, horizon: int):
+        """What each target step is measured from: ``(m, horizon, ny)``, or None for 0.
+
+        The window's shift for every step, except in mode ``"season"`` (with ``sp > 1``):
+        the value one season before each step, ``past_y[:, L - sp + (k % sp)]``.
+        """
+        if self.mode == "season" and self.sp > 1:
+            rows = past_y.shape[1] - self.sp + (np.arange(horizon) % self.sp)
+            return past_y[:, rows, :]
+        if shift is None:
+            return None
+        return np.broadcast_to(shift[:, None, :], (len(shift), horizon, shift.shape[1]))
 
     # ---- encoding and decoding -----------------------------------------------------
 
     def _scale_y(self, y, shift, level):
         """Target-channel values ``(m, T, ny)`` -> normalised, standardised."""
         if shift is not None:
-            y = y - shift[:, None, :]
+            y = y - (shift[:, None, :] if shift.ndim == 2 else shift)
         return (y / level[:, None, :] - self.y_loc) / self.y_scale
 
     def encode_inputs(self, past, future, shift, level):
@@ -194,17 +229,18 @@ class WindowNormaliser:
             seq = np.concatenate([seq, ahead], axis=1)
         return seq.astype(np.float32)
 
-    def encode_targets(self, ahead, shift, level):
-        """Targets ``(m, horizon, ny)`` -> network outputs ``(m, horizon * ny)``, float32."""
-        raw = self._scale_y(ahead, shift, level).reshape(len(ahead), -1)
+    def encode_targets(self, ahead, tshift, level):
+        """Targets ``(m, horizon, ny)`` -> network outputs ``(m, horizon * ny)``, float32.
+
+        ``tshift`` is :meth:`target_shift`'s ``(m, horizon, ny)`` (or None).
+        """
+        raw = self._scale_y(ahead, tshift, level).reshape(len(ahead), -1)
         return ((raw - self.t_loc) / self.t_scale).astype(np.float32)
 
-    def decode(self, out, shift, level):
+    def decode(self, out, tshift, level):
         """Network outputs ``(m, horizon * ny)`` -> forecasts ``(m, horizon, ny)`` in y units."""
         m = len(out)
         raw = np.asarray(out, dtype=np.float64) * self.t_scale + self.t_loc
         y = raw.reshape(m, -1, self.n_targets) * self.y_scale + self.y_loc
         y = y * level[:, None, :]
-        if shift is not None:
-            y = y + shift[:, None, :]
-        return y
+        return y if tshift is None else y + tshift

@@ -44,13 +44,15 @@ class WindowSpec:
         return self.lookback + self.horizon
 
 
-def resolve_lookback(lookback, n_timepoints: int, horizon: int, max_fh, *, owner: str, what: str):
-    """The lookback to use: ``"auto"`` is twice the horizon (at least 8), shrunk to fit.
+def resolve_lookback(
+    lookback, n_timepoints: int, horizon: int, max_fh, *, owner: str, what: str, sp: int = 1
+):
+    """The lookback to use: ``"auto"`` covers twice the horizon and two seasons (at least 8).
 
     The lookback is shrunk to ``(n_timepoints - horizon + 1) // 2`` on a series too
     short for it, so that at least half of the windows that would fit with lookback
     1 remain (a given int shrinks with a ``UserWarning``). ``max_fh`` is the
-    longest requested step (None: 12).
+    longest requested step (None: 12); ``sp`` the seasonal period.
     """
     n_usable = n_timepoints - horizon + 1  # windows of length 1 that fit
     if n_usable < 2:
@@ -62,7 +64,7 @@ def resolve_lookback(lookback, n_timepoints: int, horizon: int, max_fh, *, owner
     limit = max(1, n_usable // 2)
     if lookback == "auto":
         steps = 12 if max_fh is None else int(max_fh)
-        return int(min(max(2 * steps, 8), limit))
+        return int(min(max(2 * steps, 8, 2 * sp), limit))
     if lookback > limit:
         warnings.warn(
             f"{owner}: lookback={lookback} is too long for {what} ({n_timepoints} time "
@@ -73,3 +75,30 @@ def resolve_lookback(lookback, n_timepoints: int, horizon: int, max_fh, *, owner
         )
         return limit
     return int(lookback)
+
+
+# Seasonal period by pandas frequency, sktime's convention (the base unit of the offset).
+_PERIODS = {"Y": 1, "A": 1, "Q": 4, "M": 12, "W": 52, "D": 7, "B": 5, "h": 24, "H": 24}
+
+
+def season_length(index) -> int:
+    """The seasonal period implied by a time index's frequency (1 when it has none).
+
+    Quarterly 4, monthly 12, weekly 52, daily 7, business-daily 5, hourly 24, and for
+    ``n``-minute data the number of steps in a day (half-hourly: 48); yearly, integer
+    and range indices have none (1).
+    """
+    freq = getattr(index, "freq", None)
+    if freq is None:
+        return 1
+    name = getattr(freq, "name", None) or str(freq)
+    base = name.split("-")[0].lstrip("0123456789")
+    n = max(int(getattr(freq, "n", 1)), 1)
+    for unit in ("min", "T", "s", "S"):
+        if base.startswith(unit):
+            seconds = {"min": 60, "T": 60, "s": 1, "S": 1}[unit] * n
+            return int(86400 // seconds) if 86400 % seconds == 0 else 1
+    if base.startswith(("h", "H")):
+        return max(int(24 // n), 1) if 24 % n == 0 else 1
+    period = _PERIODS.get(base[:1], 1) if base else 1
+    return period if n == 1 else 1

@@ -148,7 +148,8 @@ class WindowDataset(torch.utils.data.Dataset):
         if not targets:
             return X, None
         ahead = values[starts[:, None] + spec.lookback + np.arange(spec.horizon), :ny]
-        return X, norm.encode_targets(ahead, shift, level)
+        tshift = norm.target_shift(past[:, :, :ny], shift, spec.horizon)
+        return X, norm.encode_targets(ahead, tshift, level)
 
     def batch(self, index: torch.Tensor):
         """``(X, y)``: every member's inputs side by side on the channel axis, and targets."""
@@ -167,3 +168,39 @@ class WindowDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return self.batch(torch.as_tensor([i]))
+
+
+def _by_instance(frame):
+    """``frame.groupby`` over the instance level(s), a scalar level for a 2-level index."""
+    levels = list(range(frame.index.nlevels - 1))
+    return frame.groupby(level=levels[0] if len(levels) == 1 else levels, sort=False)
+
+
+def panel_arrays(y, X=None):
+    """List of ``(Y, Xa)`` float64 arrays, one per instance of a multi-indexed panel."""
+    X_groups = {} if X is None else dict(list(_by_instance(X)))
+    series = []
+    for key, y_i in _by_instance(y):
+        Y = y_i.to_numpy(dtype=np.float64)
+        Xa = None if X is None else X_groups[key].loc[y_i.index].to_numpy(dtype=np.float64)
+        series.append((Y, Xa))
+    return series
+
+
+def last_windows(frame, lookback: int):
+    """The last ``lookback`` rows of every series of a panel: keys, cutoffs, windows.
+
+    Returns ``(keys, cutoffs, windows)``: the instance key of each series as a tuple,
+    its last time point, and an array ``(n_series, lookback, n_columns)``.
+    """
+    keys, cutoffs, pasts = [], [], []
+    for key, y_i in _by_instance(frame):
+        if len(y_i) < lookback:
+            raise ValueError(
+                f"forecast_panel needs the last {lookback} points of every series; series "
+                f"{key!r} has {len(y_i)}."
+            )
+        keys.append(key if isinstance(key, tuple) else (key,))
+        cutoffs.append(y_i.index.get_level_values(-1)[-1])
+        pasts.append(y_i.to_numpy(dtype=np.float64)[-lookback:])
+    return keys, cutoffs, np.stack(pasts)

@@ -1,0 +1,248 @@
+"""Time indices the forecaster can cut windows from: consecutive steps, no gaps (private).
+
+The windows are cut by position, and sktime labels a forecast ``k`` steps after the
+cutoff with the cutoff plus ``k`` steps of the index's frequency. Both agree only
+when the rows of a series are consecutive time steps, so a series with missing
+time points (or, for a ``DatetimeIndex``, no frequency that pandas can infer) is
+refused with an error that names the fix, and so is an ``update`` that would leave
+a gap after the data already seen.
+
+Integer indices (``RangeIndex`` included) must step by 1, a ``PeriodIndex`` by one
+period of its frequency, a ``DatetimeIndex`` or ``TimedeltaIndex`` by its ``freq``
+(or the one ``pd.infer_freq`` finds). Other indices are left to sktime.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+__all__ = ["check_index", "check_update"]
+
+_LOCATABLE_STEP = pd.Timedelta(days=7)  # a gap in a series this fine is located by its step
+
+
+def _kind(index) -> str | None:
+    if isinstance(index, pd.PeriodIndex):
+        return "period"
+    if isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+        return "datetime"
+    if pd.api.types.is_integer_dtype(index.dtype):
+        return "integer"
+    return None
+
+
+def _freq(index):
+    """The step of a datetime-like index: its ``freq``, else the inferred one, else None."""
+    if index.freq is not None:
+        return index.freq
+    if len(index) < 3:  # pandas needs three points to infer a frequency
+        return None
+    try:
+        inferred = pd.infer_freq(index)
+    except (TypeError, ValueError):
+        return None
+    return None if inferred is None else to_offset(inferred)
+
+
+def _consecutive(first, n: int, like, freq):
+    """``n`` consecutive time points from ``first``, in the kind of index ``like``."""
+    if isinstance(like, pd.PeriodIndex):
+        return pd.period_range(first, periods=n, freq=like.freq)
+    if isinstance(like, pd.DatetimeIndex):
+        return pd.date_range(first, periods=n, freq=freq)
+    if isinstance(like, pd.TimedeltaIndex):
+        return pd.timedelta_range(first, periods=n, freq=freq)
+    return pd.Index(np.arange(first, first + n, dtype=np.int64))
+
+
+def _freqstr(freq) -> str | None:
+    """A frequency as users write it: "D", "3D", "h", "MS"."""
+    if freq is None:
+        return None
+    try:
+        delta = pd.Timedelta(freq)
+    except (TypeError, ValueError):
+        return freq.freqstr
+    if delta > pd.Timedelta(0) and delta % pd.Timedelta(days=1) == pd.Timedelta(0):
+        days = delta // pd.Timedelta(days=1)
+        return "D" if days == 1 else f"{days}D"
+    return freq.freqstr
+
+
+def _duration(delta) -> str:
+    day = pd.Timedelta(days=1)
+    if delta % day == pd.Timedelta(0):
+        days = delta // day
+        return "1 day" if days == 1 else f"{days} days"
+    return str(delta)
+
+
+def _label(t) -> str:
+    """A time point as short as is exact: a date for a timestamp at midnight."""
+    if isinstance(t, pd.Timestamp) and t == t.normalize():
+        return str(t.date()) if t.tzinfo is None else str(t)
+    return str(t)
+
+
+def _fixes(kind: str, freq) -> str:
+    name = _freqstr(freq) or "D"
+    fill = {
+        "period": "y.reindex(pd.period_range(y.index[0], y.index[-1], freq=y.index.freq))",
+        "datetime": f"y.asfreq({name!r})",
+        "integer": "y.reindex(range(y.index[0], y.index[-1] + 1))",
+    }[kind]
+    fixes = [
+        f"fill the missing time points, e.g. y = {fill}.interpolate() (and X alike)",
+    ]
+    if kind == "datetime":
+        fixes.append("use a PeriodIndex if there is one point per period (y.to_period('M'))")
+    fixes.append(
+        "or number the points as consecutive steps with y.reset_index(drop=True) (and X "
+        "alike; forecasts are then indexed by step)"
+    )
+    return "Fix: " + "; ".join(fixes) + "."
+
+
+def _check_one(index, owner: str, what: str) -> None:
+    """Raise ValueError unless the plain index ``index`` is on consecutive time steps."""
+    kind = _kind(index)
+    if kind is None or len(index) < 2:
+        return
+    freq = _freq(index) if kind == "datetime" else None
+    if kind == "datetime" and freq is None and len(index) < 3:
+        raise ValueError(
+            f"{owner} needs {what} on consecutive time steps, but its {type(index).__name__} "
+            "has no frequency, and pandas needs three points to infer one. Set it, e.g. "
+            f"y = y.asfreq({_freqstr(to_offset(index[1] - index[0])) or 'D'!r})."
+        )
+    if kind == "datetime" and freq is None:
+        steps = pd.Series(index[1:] - index[:-1])
+        common = steps.mode().iloc[0]
+        where = ""
+        if common <= _LOCATABLE_STEP:
+            first = int(np.flatnonzero((steps != common).to_numpy())[0])
+            freq = to_offset(common)
+            where = (
+                f" (most steps are {_duration(common)}, but {_label(index[first])} is followed "
+                f"by {_label(index[first + 1])})"
+            )
+        raise ValueError(
+            f"{owner} needs {what} on consecutive time steps, but its {type(index).__name__} "
+            f"has no frequency and pandas cannot infer one: the time points are not evenly "
+            f"spaced{where}. {_fixes(kind, freq)}"
+        )
+    expected = _consecutive(index[0], len(index), index, freq)
+    off = np.flatnonzero(np.asarray(index != expected))
+    if len(off):
+        k = int(off[0])
+        raise ValueError(
+            f"{owner} needs {what} on consecutive time steps, but its {type(index).__name__} "
+            f"jumps from {_label(index[k - 1])} to {_label(index[k])} (the next step is "
+            f"{_label(expected[k])}): windows would be cut across the missing time points. "
+            f"{_fixes(kind, freq)}"
+        )
+
+
+def check_index(y, owner: str) -> None:
+    """Raise ValueError unless every series of ``y`` is on consecutive time steps.
+
+    Parameters
+    ----------
+    y : pd.DataFrame or pd.Series
+        One series, or a panel / hierarchy whose last index level is time.
+    owner : str
+        The estimator's name, for the message.
+    """
+    index = y.index
+    if not isinstance(index, pd.MultiIndex):
+        _check_one(index, owner, "y")
+        return
+    keys = index.droplevel(-1)
+    codes, _ = pd.factorize(keys)
+    times = index.get_level_values(-1)
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    for start, stop in zip(np.r_[0, bounds], np.r_[bounds, len(index)], strict=True):
+        _check_one(times[start:stop], owner, f"every series of y (series {keys[start]!r})")
+
+
+def _next(last, like, freq):
+    if isinstance(like, (pd.PeriodIndex, pd.DatetimeIndex, pd.TimedeltaIndex)):
+        return _consecutive(last, 2, like, freq)[1]
+    return last + 1
+
+
+def check_update(seen, new, owner: str, restore=None) -> None:
+    """Raise ValueError unless ``new`` continues ``seen`` without a gap.
+
+    ``new`` may repeat time points already seen (their values then replace the old
+    ones, as in sktime's ``update_data``), but must start no later than the step
+    after ``seen[-1]``, end no earlier than ``seen[-1]`` (sktime sets the cutoff to
+    its last point), and be on consecutive time steps itself.
+
+    Parameters
+    ----------
+    seen : pd.Index
+        The time index of the data seen so far (a plain index, one series).
+    new : pd.Index
+        The time index of the ``y`` given to ``update``.
+    owner : str
+        The estimator's name, for the message.
+    restore : callable, default=None
+        Called with the cutoff of ``seen`` (a one-point index that keeps the
+        frequency) before raising: sktime has moved the cutoff to ``new[-1]``
+        before the forecaster's ``_update`` runs, and a refused update must not
+        leave it there.
+    """
+    kind = _kind(seen)
+    if kind is None or len(new) == 0 or len(seen) == 0:
+        return
+    freq = None
+    if kind == "datetime":
+        freq = _freq(seen)
+        if freq is None:
+            return  # fit refused an uneven history; a too short one has no step to follow
+    try:
+        _continues(seen, new, owner, freq)
+    except ValueError:
+        if restore is not None:
+            restore(_cutoff(seen, freq))
+        raise
+
+
+def _cutoff(seen, freq):
+    """The last time point of ``seen`` as a one-point index, with its frequency."""
+    if isinstance(seen, pd.DatetimeIndex):
+        return pd.DatetimeIndex(seen[-1:], freq=freq)
+    if isinstance(seen, pd.TimedeltaIndex):
+        return pd.TimedeltaIndex(seen[-1:], freq=freq)
+    return seen[-1:]
+
+
+def _continues(seen, new, owner, freq):
+    last, nxt = seen[-1], _next(seen[-1], seen, freq)
+    if new[0] > nxt:
+        raise ValueError(
+            f"{owner}.update got y starting at {_label(new[0])}, but the data seen so far "
+            f"ends at {_label(last)}: y must start at {_label(nxt)} (or earlier: time points "
+            "already seen may be repeated, and a changed value replaces the old one), else "
+            "the windows would be cut across the missing time points. Pass the missing time "
+            "points too."
+        )
+    if new[-1] < last:
+        raise ValueError(
+            f"{owner}.update got y ending at {_label(new[-1])}, before the last time point "
+            f"already seen ({_label(last)}): sktime would move the cutoff back while the "
+            f"forecaster's history goes on to {_label(last)}. Pass y up to {_label(last)} or "
+            "later."
+        )
+    expected = _consecutive(new[0], len(new), seen, freq)
+    off = np.flatnonzero(np.asarray(new != expected))
+    if len(off):
+        k = int(off[0])
+        raise ValueError(
+            f"{owner}.update needs y on consecutive time steps, but it jumps from "
+            f"{_label(new[k - 1])} to {_label(new[k])} (the next step is "
+            f"{_label(expected[k])}). Fill the missing time points."
+        )
