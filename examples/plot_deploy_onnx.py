@@ -23,8 +23,10 @@ that handles Pipelines with scikit-learn steps.
 # chronological grid search picks the lookback.
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -66,7 +68,8 @@ print("best lookback:", search.best_params_["windows__lookback"])
 # One call writes the whole pipeline. The graph's input ``"X"`` is what the pipeline
 # takes -- the table's rows, float32 ``(n_rows, 2)``, any number of rows -- and its
 # output ``"y"`` is ``predict``'s, in the units of the target.
-sklstm.to_onnx(model, "load_model.onnx")
+workdir = Path(tempfile.mkdtemp(prefix="sklstm-deploy-"))  # where the service lives
+sklstm.to_onnx(model, str(workdir / "load_model.onnx"))
 
 # %%
 # Serve it without PyTorch
@@ -93,11 +96,11 @@ service = textwrap.dedent(
     print(f"{{next_hour_load(history):.3f}}")
     """
 )
-with open("service.py", "w") as f:
+with open(workdir / "service.py", "w") as f:
     f.write(service)
-np.save("recent_rows.npy", X[: n_train + 50])
+np.save(workdir / "recent_rows.npy", X[: n_train + 50])
 answer = subprocess.run(
-    [sys.executable, "service.py"], capture_output=True, text=True, check=True
+    [sys.executable, "service.py"], capture_output=True, text=True, check=True, cwd=workdir
 ).stdout
 print("the service says:", answer.strip())
 print(f"pipe.predict says: {model.predict(X[: n_train + 50])[-1]:.3f}")
@@ -107,7 +110,9 @@ print(f"pipe.predict says: {model.predict(X[: n_train + 50])[-1]:.3f}")
 # -------------------------------
 # On the whole table, the graph gives ``predict``'s outputs up to float32 rounding, and
 # runs without scikit-learn's validation and skorch's batching around the network.
-session = ort.InferenceSession("load_model.onnx", providers=["CPUExecutionProvider"])
+session = ort.InferenceSession(
+    str(workdir / "load_model.onnx"), providers=["CPUExecutionProvider"]
+)
 y_onnx = session.run(None, {"X": X})[0]
 y_sklstm = model.predict(X)
 print(f"max relative difference: {np.abs(y_onnx - y_sklstm).max() / np.abs(y_sklstm).max():.1e}")
@@ -147,8 +152,11 @@ from sklstm import LSTMForecaster  # noqa: E402
 airline = load_airline()
 forecaster = LSTMForecaster(lookback=24, max_iter=20, n_models=1, random_state=0)
 forecaster.fit(airline, fh=list(range(1, 13)))
-sklstm.to_onnx(forecaster, "forecaster.onnx")
-np.save("newest_points.npy", airline.to_numpy(dtype=np.float32)[-forecaster.lookback_ :, None])
+sklstm.to_onnx(forecaster, str(workdir / "forecaster.onnx"))
+np.save(
+    workdir / "newest_points.npy",
+    airline.to_numpy(dtype=np.float32)[-forecaster.lookback_ :, None],
+)
 
 forecast_service = textwrap.dedent(
     """
@@ -163,10 +171,14 @@ forecast_service = textwrap.dedent(
     print(" ".join(f"{v:.6f}" for v in y_pred[:, 0]))
     """
 )
-with open("forecast_service.py", "w") as f:
+with open(workdir / "forecast_service.py", "w") as f:
     f.write(forecast_service)
 answer = subprocess.run(
-    [sys.executable, "forecast_service.py"], capture_output=True, text=True, check=True
+    [sys.executable, "forecast_service.py"],
+    capture_output=True,
+    text=True,
+    check=True,
+    cwd=workdir,
 ).stdout
 served = np.array(answer.split(), dtype=np.float64)
 expected = forecaster.predict().to_numpy()

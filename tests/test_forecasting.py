@@ -589,7 +589,7 @@ def test_blend_weights_follow_the_held_out_errors():
 def test_random_walk_comes_out_close_to_naive():
     rng = np.random.RandomState(1)
     y = pd.Series(100 + rng.normal(size=240).cumsum(), index=pd.RangeIndex(240), name="rw")
-    train, test = y.iloc[:-6], y.iloc[-6:]
+    train = y.iloc[:-6]
     params = {**FAST, "lookback": "auto", "max_iter": 30}
     f = LSTMForecaster(random_state=0, **params).fit(train, fh=np.arange(1, 7))
     naive = np.repeat(train.iloc[-1], 6)
