@@ -24,7 +24,7 @@ __all__ = [
 def __getattr__(name):
     if name == "LSTMForecaster":
         try:
-            from sklstm.forecasting import LSTMForecaster
+            from sklstm.forecasting import LSTMForecaster  # lazy: sktime is optional
         except ImportError as exc:
             if exc.name is not None and exc.name.split(".")[0] == "sktime":
                 raise ImportError(

@@ -28,6 +28,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from sklstm.nn._kernels._cpu import cpu_fused_recurrence
 from sklstm.nn._kernels._eager import eager_recurrence
 
 Recurrence = Callable[
@@ -41,14 +42,12 @@ _FAST_DTYPES = (torch.float32, torch.float64)
 
 
 def _triton_recurrence(*args):
-    from sklstm.nn._kernels._triton import triton_recurrence
+    from sklstm.nn._kernels._triton import triton_recurrence  # lazy: triton is optional
 
     return triton_recurrence(*args)
 
 
 def _cpu_fused_recurrence(*args):
-    from sklstm.nn._kernels._cpu import cpu_fused_recurrence
-
     return cpu_fused_recurrence(*args)
 
 
@@ -76,7 +75,7 @@ def select_recurrence(impl: str, peephole: str, xw: Tensor) -> Recurrence:
     if xw.shape[0] == 0 or xw.shape[1] == 0:
         return eager_recurrence
     if xw.device.type == "cuda":
-        from sklstm.nn._kernels._triton import triton_available
+        from sklstm.nn._kernels._triton import triton_available  # lazy: triton is optional
 
         # The Triton path plans persistent kernels or, for large batch * hidden^2
         # (triton_preferred), a per-step cuBLAS product with fused gate kernels.

@@ -102,7 +102,7 @@ def triton_preferred(batch: int, hidden: int) -> bool:
 
 @functools.cache
 def _kernels():  # the persistent kernels
-    from sklstm.nn._kernels import _triton_kernels
+    from sklstm.nn._kernels import _triton_kernels  # lazy: imports triton (optional)
 
     return _triton_kernels._fwd_kernel, _triton_kernels._bwd_kernel
 

@@ -25,7 +25,7 @@ HOPPER_SMEM_PER_BLOCK = 227 * 1024
 
 
 def _kernel(name: str):
-    from sklstm.nn._kernels import _triton_kernels as k
+    from sklstm.nn._kernels import _triton_kernels as k  # lazy: imports triton (optional)
 
     return {
         "fwd": k._fwd_kernel,

@@ -49,7 +49,7 @@ def matmul_precision(device: torch.device, dtype: torch.dtype, precision: str):
 
 
 def _gate_kernels():
-    from sklstm.nn._kernels import _triton_kernels
+    from sklstm.nn._kernels import _triton_kernels  # lazy: imports triton (optional)
 
     return _triton_kernels._gate_fwd_kernel, _triton_kernels._gate_bwd_kernel
 
