@@ -124,12 +124,24 @@ def table(rows, baseline_file=None):
             out.append(f"| {rule} | {gmean(sub[rule]):.3f} |")
         if baseline_file:
             base = pd.read_json(baseline_file, lines=True)
-            base = base[base["model"] == "seasonal naive"]
+            mine = frame[frame["config"] == config]
+            tasks = set(zip(mine["series"], mine["origin"], strict=True))
+            keep = [(s, o) in tasks for s, o in zip(base["series"], base["origin"], strict=True)]
+            base = base[np.array(keep) & (base["model"] == "seasonal naive")]
             sn = base.groupby("series")["mase"].agg(gmean)
             common = sub.index.intersection(sn.index)
             for rule in RULES:
                 wins = int((sub.loc[common, rule] < sn.loc[common]).sum())
                 out.append(f"{rule}: better than seasonal naive on {wins} of {len(common)}")
+            out.append(f"seasonal naive, same tasks: gmean {gmean(sn.loc[common]):.3f}")
+            for model in ("Theta", "AutoETS"):
+                other = pd.read_json(baseline_file, lines=True)
+                keep = [
+                    (s, o) in tasks for s, o in zip(other["series"], other["origin"], strict=True)
+                ]
+                other = other[np.array(keep) & (other["model"] == model)]
+                score = other.groupby("series")["mase"].agg(gmean).loc[common]
+                out.append(f"{model}, same tasks: gmean {gmean(score):.3f}")
         times = frame[frame["config"] == config]["seconds"]
         out.append(f"mean fit {times.mean():.1f} s, max {times.max():.1f} s")
     out.append("\nper series (config, series) x rule:")
