@@ -17,10 +17,6 @@ from sklstm._forecast.spec import WindowSpec  # noqa: E402
 from sklstm._forecast.windows import SeriesPanel, WindowDataset, panel_arrays  # noqa: E402
 from tests._memory import peak_rss_growth  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:The default of config ``remember_data``:FutureWarning"
-)
-
 
 def _panel(n_series, n_points, seed=0, exog=False):
     rng = np.random.RandomState(seed)
