@@ -286,8 +286,8 @@ class BaseLSTM(BaseEstimator):
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
         """The network's output on 3-D ``X`` (already validated), as a numpy array."""
-        dataset = SequenceDataset(X.astype(self.dtype_, copy=False), device=self.device_)
-        return self.net_.predict(dataset)
+        # Cast batch by batch: windows of another dtype are never materialised.
+        return self.net_.predict(SequenceDataset(X, device=self.device_, dtype=self.dtype_))
 
     # ---- fitted-state views -------------------------------------------------
 

@@ -26,7 +26,7 @@ from sklstm._forecast.ensemble import LSTMEnsemble
 from sklstm._forecast.index import check_index, check_update
 from sklstm._forecast.model import ForecastModel, fit_normalisers
 from sklstm._forecast.spec import WindowSpec, resolve_lookback, season_length
-from sklstm._forecast.windows import SeriesPanel, last_windows, panel_arrays
+from sklstm._forecast.windows import SeriesPanel, check_finite, last_windows, panel_arrays
 from sklstm._plotting import plot_curves
 
 __all__ = ["LSTMForecaster"]
@@ -407,11 +407,13 @@ class LSTMForecaster(BaseForecaster):
     def _horizon(self, fh) -> int:
         return 1 if self._recursive else int(self._relative_steps(fh).max())
 
-    @staticmethod
-    def _arrays(y, X):
+    def _arrays(self, y, X):
         """y as (n, ny) and X, aligned to y's time points, as (n, nx) or None; float64."""
         Y = y.to_numpy(dtype=np.float64)
         Xa = None if X is None else X.loc[y.index].to_numpy(dtype=np.float64)
+        check_finite(Y, "y", type(self).__name__)
+        if Xa is not None:
+            check_finite(Xa, "X", type(self).__name__)
         return Y, Xa
 
     # ---- sktime interface -------------------------------------------------------------
@@ -547,6 +549,7 @@ class LSTMForecaster(BaseForecaster):
 
     def _update(self, y, X=None, update_params=True):
         check_update(self._hist_y.index, y.index, type(self).__name__, restore=self._set_cutoff)
+        check_finite(y.to_numpy(dtype=np.float64), "y", type(self).__name__)
         self._hist_y = update_data(self._hist_y, y)
         if self._hist_X is not None:
             if X is None:
@@ -573,7 +576,7 @@ class LSTMForecaster(BaseForecaster):
                 "fh (steps ahead, e.g. [1, 2, 3]): the network predicts steps 1 .. max(fh)."
             )
         horizon = 1 if self._recursive else int(np.max(fh.to_numpy()))
-        series = panel_arrays(y, X)
+        series = panel_arrays(y, X, type(self).__name__)
         max_fh = None if fh is None else int(np.max(fh.to_numpy()))
         sp = self._season(y.index.levels[-1]) if self.sp == "auto" else int(self.sp)
         lookback = resolve_lookback(
@@ -612,7 +615,7 @@ class LSTMForecaster(BaseForecaster):
         if getattr(self, "pretrained_ensemble_", None) is None:
             return self._pretrain(y, X=X, fh=fh)
         check_index(y, type(self).__name__)
-        panel = SeriesPanel.from_arrays(panel_arrays(y, X))
+        panel = SeriesPanel.from_arrays(panel_arrays(y, X, type(self).__name__))
         rng = check_random_state(self.random_state)
         self._pretrained_model().train(
             panel,

@@ -321,18 +321,24 @@ def test_intervals_are_ordered_and_widen_with_coverage():
 
 
 def test_interval_coverage_in_a_backtest_is_near_nominal():
-    """90% intervals from the held-out tail cover roughly 90% of noisy test points."""
+    """90% intervals cover about 90% of noisy test points, and are not needlessly wide."""
     y = _seasonal(156, noise=0.4, seed=3)
     cv = ExpandingWindowSplitter(fh=np.arange(1, 7), initial_window=96, step_length=12)
     f = LSTMForecaster(random_state=0, **{**FAST, "max_iter": 60})
-    covered = []
+    covered, widths, reference = [], [], []
     for train_idx, test_idx in cv.split(y):
         train, test = y.iloc[train_idx], y.iloc[test_idx]
         f.fit(train, fh=np.arange(1, 7))
         band = f.predict_interval(coverage=0.9)
         lower, upper = band.iloc[:, 0].to_numpy(), band.iloc[:, 1].to_numpy()
         covered.extend((test.to_numpy() >= lower) & (test.to_numpy() <= upper))
-    assert 0.7 <= np.mean(covered) <= 1.0
+        widths.append(np.mean(upper - lower))
+        # A seasonal-naive 90 % band from its in-sample errors: the width to beat.
+        errors = train.to_numpy()[12:] - train.to_numpy()[:-12]
+        reference.append(2 * 1.645 * np.std(errors))
+    assert 0.8 <= np.mean(covered) <= 0.98, np.mean(covered)
+    # The network forecasts better than seasonal naive here, so its band is narrower.
+    assert np.mean(widths) < np.mean(reference), (np.mean(widths), np.mean(reference))
 
 
 # ---- history and update ------------------------------------------------------------------

@@ -176,13 +176,27 @@ def _by_instance(frame):
     return frame.groupby(level=levels[0] if len(levels) == 1 else levels, sort=False)
 
 
-def panel_arrays(y, X=None):
+def check_finite(values, what: str, owner: str) -> None:
+    """Raise a ValueError naming the first infinite value (sktime rejects NaN itself)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise ValueError(
+            f"{owner}: {what} contains infinite values (the first at row {row}); replace "
+            "them (e.g. y.replace([np.inf, -np.inf], np.nan).interpolate()) before fitting."
+        )
+
+
+def panel_arrays(y, X=None, owner="LSTMForecaster"):
     """List of ``(Y, Xa)`` float64 arrays, one per instance of a multi-indexed panel."""
     X_groups = {} if X is None else dict(list(_by_instance(X)))
     series = []
     for key, y_i in _by_instance(y):
         Y = y_i.to_numpy(dtype=np.float64)
         Xa = None if X is None else X_groups[key].loc[y_i.index].to_numpy(dtype=np.float64)
+        check_finite(Y, "y", owner)
+        if Xa is not None:
+            check_finite(Xa, "X", owner)
         series.append((Y, Xa))
     return series
 
