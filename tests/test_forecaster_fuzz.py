@@ -303,6 +303,15 @@ def test_gappy_datetime_index_raises_at_fit_naming_the_fixes_and_the_fixes_work(
     _check_forecasts(steps, [40, 41])
 
 
+def test_two_dates_without_freq_raise_naming_the_freq_to_set():
+    """pandas needs three points to infer a frequency; sktime cannot step from two."""
+    y = pd.Series([1.0, 2.0], index=pd.DatetimeIndex(["2020-01-01", "2020-01-02"]))
+    with pytest.raises(ValueError, match=rf"{GAP}.*three points.*y.asfreq\('D'\)"):
+        LSTMForecaster(lookback=1, **TINY).fit(y, fh=[1])
+    pred = LSTMForecaster(lookback=1, **TINY).fit(y.asfreq("D"), fh=[1]).predict()
+    _check_forecasts(pred, pd.DatetimeIndex(["2020-01-03"]))
+
+
 @pytest.mark.parametrize(
     "index, where",
     [
