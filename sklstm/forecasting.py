@@ -665,6 +665,7 @@ class LSTMForecaster(BaseForecaster):
                 f"reaches {steps.max()}."
             )
         frame = y.to_frame() if isinstance(y, pd.Series) else y
+        check_index(frame, type(self).__name__)
         keys, cutoffs, windows = last_windows(frame, spec.lookback)
         path = self._pretrained_model().forecast(windows, None, int(steps.max()))
         values = path[:, steps - 1].reshape(len(windows) * len(steps), -1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
+import pandas as pd
+
 
 @dataclass(frozen=True)
 class WindowSpec:
@@ -89,6 +91,9 @@ def season_length(index) -> int:
     and range indices have none (1).
     """
     freq = getattr(index, "freq", None)
+    if freq is None and isinstance(index, pd.DatetimeIndex) and len(index) >= 3:
+        inferred = pd.infer_freq(index)  # a regular DatetimeIndex without its freq set
+        freq = None if inferred is None else pd.tseries.frequencies.to_offset(inferred)
     if freq is None:
         return 1
     name = getattr(freq, "name", None) or str(freq)
