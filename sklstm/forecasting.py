@@ -77,9 +77,9 @@ class LSTMForecaster(BaseForecaster):
         as inputs; ``fh`` may be given in ``predict`` only. ``"direct"`` is a
         deprecated alias of ``"multioutput"`` (sktime's ``"direct"`` means one model
         per step, which this forecaster does not do).
-    n_models : int, default=3
+    n_models : int, default=2
         Networks trained with different seeds for each window normalisation; their
-        forecasts are averaged. ``window_scaling="both"`` trains ``2 * n_models``.
+        forecasts are averaged. ``"auto"`` and ``"both"`` train ``2 * n_models`` (4 by default).
     window_scaling : {"auto", "both", "mean", "last", "season", "none"}, default="auto"
         How each window (inputs and targets, per target column) is normalised:
         ``"mean"`` divides by the window's level (its mean absolute value);
@@ -135,7 +135,7 @@ class LSTMForecaster(BaseForecaster):
         least one): no second training from scratch.
     validation_fraction : float in (0, 1), default=0.2
         Share of the windows held out with ``early_stopping=True``.
-    n_iter_no_change : int or None, default=20
+    n_iter_no_change : int or None, default=10
         Epochs without improvement before a network stops; None never stops early.
     tol : float, default=1e-4
         Minimum improvement of the monitored loss.
@@ -296,7 +296,7 @@ class LSTMForecaster(BaseForecaster):
         self,
         lookback="auto",
         strategy="multioutput",
-        n_models=3,
+        n_models=2,
         window_scaling="auto",
         sp="auto",
         blend_baselines=True,
@@ -310,7 +310,7 @@ class LSTMForecaster(BaseForecaster):
         weight_decay=0.0,
         early_stopping=True,
         validation_fraction=0.2,
-        n_iter_no_change=20,
+        n_iter_no_change=10,
         tol=1e-4,
         device="auto",
         random_state=None,
