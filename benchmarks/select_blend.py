@@ -39,6 +39,8 @@ RULES = ("none", "inv_mse", "inv_mse2", "switch")
 CONFIGS = {
     "auto": {},  # mean + season (mean + last without a season)
     "both": {"window_scaling": "both"},  # mean + last
+    # cheaper: 2 networks per normalisation, patience 10
+    "fast": {"n_models": 2, "n_iter_no_change": 10},
 }
 
 
