@@ -37,9 +37,11 @@ from bench_forecast_accuracy import mase, split, valid_origins  # noqa: E402
 
 RULES = ("none", "inv_mse", "inv_mse2", "switch")
 CONFIGS = {
-    "auto": {},  # mean + season (mean + last without a season)
-    "both": {"window_scaling": "both"},  # mean + last
-    # cheaper: 2 networks per normalisation, patience 10
+    # mean + season networks (mean + last without a season), 3 seeds each, patience 20
+    "auto": {"n_models": 3, "n_iter_no_change": 20},
+    # mean + last, 3 seeds each, patience 20 (the 0.1 default normalisations)
+    "both": {"window_scaling": "both", "n_models": 3, "n_iter_no_change": 20},
+    # mean + season, 2 seeds each, patience 10: the defaults chosen
     "fast": {"n_models": 2, "n_iter_no_change": 10},
 }
 
