@@ -135,7 +135,7 @@ class LSTMForecaster(BaseForecaster):
         least one): no second training from scratch.
     validation_fraction : float in (0, 1), default=0.2
         Share of the windows held out with ``early_stopping=True``.
-    n_iter_no_change : int or None, default=10
+    n_iter_no_change : int or None, default=20
         Epochs without improvement before a network stops; None never stops early.
     tol : float, default=1e-4
         Minimum improvement of the monitored loss.
@@ -310,7 +310,7 @@ class LSTMForecaster(BaseForecaster):
         weight_decay=0.0,
         early_stopping=True,
         validation_fraction=0.2,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         tol=1e-4,
         device="auto",
         random_state=None,
