@@ -105,6 +105,13 @@ def _fixes(kind: str, freq) -> str:
     return "Fix: " + "; ".join(fixes) + "."
 
 
+def _first_jump(index, like, freq):
+    """``(k, expected)``: the first position where ``index`` skips a step (None: none)."""
+    expected = _consecutive(index[0], len(index), like, freq)
+    off = np.flatnonzero(np.asarray(index != expected))
+    return (int(off[0]) if len(off) else None), expected
+
+
 def _check_one(index, owner: str, what: str) -> None:
     """Raise ValueError unless the plain index ``index`` is on consecutive time steps."""
     kind = _kind(index)
@@ -133,10 +140,8 @@ def _check_one(index, owner: str, what: str) -> None:
             f"has no frequency and pandas cannot infer one: the time points are not evenly "
             f"spaced{where}. {_fixes(kind, freq)}"
         )
-    expected = _consecutive(index[0], len(index), index, freq)
-    off = np.flatnonzero(np.asarray(index != expected))
-    if len(off):
-        k = int(off[0])
+    k, expected = _first_jump(index, index, freq)
+    if k is not None:
         raise ValueError(
             f"{owner} needs {what} on consecutive time steps, but its {type(index).__name__} "
             f"jumps from {_label(index[k - 1])} to {_label(index[k])} (the next step is "
@@ -237,10 +242,8 @@ def _continues(seen, new, owner, freq):
             f"forecaster's history goes on to {_label(last)}. Pass y up to {_label(last)} or "
             "later."
         )
-    expected = _consecutive(new[0], len(new), seen, freq)
-    off = np.flatnonzero(np.asarray(new != expected))
-    if len(off):
-        k = int(off[0])
+    k, expected = _first_jump(new, seen, freq)
+    if k is not None:
         raise ValueError(
             f"{owner}.update needs y on consecutive time steps, but it jumps from "
             f"{_label(new[k - 1])} to {_label(new[k])} (the next step is "

@@ -25,7 +25,7 @@ from sklearn.exceptions import NotFittedError
 
 from sklstm._forecast.normalise import MODES
 from sklstm._onnx._graph import GraphBuilder, _f32, _ints, sequence_to_vector
-from sklstm._onnx._steps import _numpy
+from sklstm._onnx._steps import module_weights
 
 __all__ = ["check_forecaster", "write_forecaster"]
 
@@ -74,27 +74,6 @@ def check_forecaster(forecaster, n_steps):
     return int(n_steps)
 
 
-def member_weights(member) -> dict:
-    """One ``SequenceToVector`` of the ensemble as numpy arrays (layers, peephole, head)."""
-    lstm, head = member.lstm, member.head
-    layers = [
-        {
-            "w_ih": _numpy(getattr(lstm, f"weight_ih_l{k}")),
-            "w_hh": _numpy(getattr(lstm, f"weight_hh_l{k}")),
-            "b_ih": _numpy(getattr(lstm, f"bias_ih_l{k}", None)),
-            "b_hh": _numpy(getattr(lstm, f"bias_hh_l{k}", None)),
-            "w_ch": _numpy(getattr(lstm, f"weight_ch_l{k}", None)),
-        }
-        for k in range(lstm.num_layers)
-    ]
-    return {
-        "layers": layers,
-        "peephole": lstm.peephole,
-        "head_weight": _numpy(head.weight),
-        "head_bias": _numpy(head.bias),
-    }
-
-
 class _Network:
     """What ``ensemble_forecast`` needs, read once from the fitted forecaster."""
 
@@ -107,7 +86,7 @@ class _Network:
         members = forecaster.ensemble_.module_.members
         if len(members) != len(self.modes):  # pragma: no cover - a broken fitted state
             raise ValueError("the forecaster has as many networks as member_modes_ entries")
-        self.members = [member_weights(member) for member in members]
+        self.members = [module_weights(member) for member in members]
 
 
 def _level_and_shift(b, norm, y_win, lookback):

@@ -21,9 +21,9 @@ def _numpy(tensor) -> np.ndarray | None:
     return None if tensor is None else tensor.detach().to("cpu").double().numpy()
 
 
-def regressor_weights(reg: LSTMRegressor) -> dict:
-    """The fitted network of ``reg`` as numpy arrays, in the form ``sequence_to_vector`` takes."""
-    lstm, head = reg.module_.lstm, reg.module_.head
+def module_weights(module) -> dict:
+    """One ``SequenceToVector`` as numpy arrays (layers, peephole, head), for the graph."""
+    lstm, head = module.lstm, module.head
     layers = [
         {
             "w_ih": _numpy(getattr(lstm, f"weight_ih_l{k}")),
@@ -39,6 +39,13 @@ def regressor_weights(reg: LSTMRegressor) -> dict:
         "peephole": lstm.peephole,
         "head_weight": _numpy(head.weight),
         "head_bias": _numpy(head.bias),
+    }
+
+
+def regressor_weights(reg: LSTMRegressor) -> dict:
+    """The fitted network of ``reg`` as numpy arrays, in the form ``sequence_to_vector`` takes."""
+    return {
+        **module_weights(reg.module_),
         "out_scale": np.asarray(reg.y_scale_, dtype=np.float64),
         "out_shift": np.asarray(reg.y_mean_, dtype=np.float64),
     }
