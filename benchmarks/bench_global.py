@@ -1,38 +1,72 @@
-"""Global LSTMForecaster over many series: pretrain and batched forecast, time and memory.
+"""Global LSTMForecaster over a panel: pretrain cost per point and peak RSS, before and after.
 
-Trains one global model (``LSTMForecaster.pretrain``) on panels of 250, 500 and 1,000
-series of 200 points each and forecasts every series with one batched call
-(``forecast_panel``). Prints, per panel size: pretrain and forecast time, series per
-second, time per point, the tracemalloc peak of Python/numpy allocations during pretrain
-and the process's peak RSS. The cost should grow linearly with the number of points.
+Pretrains one global model (``LSTMForecaster.pretrain``) on panels of 10, 20 and 40 monthly
+series of 200 points each (a ``PeriodIndex`` time level, so ``sp`` reads 12 from it) and
+forecasts every series with one batched call (``forecast_panel``). By default the
+forecaster has its own defaults (``LSTMForecaster(random_state=0)``; only ``fh=1..12`` is
+given, which ``pretrain`` needs): hidden size, epochs, early stopping, batch size, lookback
+and window normalisations are the forecaster's, so the epochs run differ between panels.
 
-Default: ``max_iter=3`` epochs, ``n_models=1``, ``hidden_size=32``, ``lookback=24``,
-``fh=1..12``, ``early_stopping=False``, one CPU thread; a few minutes on one core.
+Every measurement runs in a fresh subprocess (``python bench_global.py --worker``) with one
+torch thread: a small warm-up pretrain, then the panel is built, then the resident memory
+is read; the peak RSS reported is ``ru_maxrss`` at the end minus that figure (torch's
+allocations included, which tracemalloc does not see). Printed per panel: the epochs run
+by each network (and the best epoch with early stopping), pretrain and forecast seconds,
+µs per point, µs per point per network-epoch (the unit of work: one network, one pass over
+the windows) and the peak RSS increase.
+
+``--git-rev REV`` measures the package as committed at REV too (``git archive`` of
+``sklstm/`` into a temp folder, put first on ``PYTHONPATH``), with that revision's own
+defaults, at the same panel sizes, interleaved with the current code size by size so that
+the load of a shared machine hits both alike; each such run is cut at ``--limit`` seconds
+and reported as "> limit". ``--after-rev REV`` measures a committed revision as "after"
+instead of the working tree (safe while others edit ``sklstm/``).
 
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_global.py
-    python benchmarks/bench_global.py --device cuda --sizes 1000 4000 --max-iter 10
+    OMP_NUM_THREADS=1 python benchmarks/bench_global.py --git-rev 1ec6624 --after-rev HEAD
+    python benchmarks/bench_global.py --quick --sizes 250 500 1000  # 3 epochs, no early stop
+    python benchmarks/bench_global.py --device cuda --threads 4
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import json
+import os
+import platform
 import resource
+import subprocess
 import sys
+import tempfile
 import time
-import tracemalloc
-import warnings
+from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import torch
+ROOT = Path(__file__).resolve().parents[1]
 
-from sklstm import LSTMForecaster
+# --quick: the small-epoch settings this script used before it measured the defaults.
+QUICK = {
+    "lookback": 24,
+    "hidden_size": 32,
+    "max_iter": 3,
+    "batch_size": 256,
+    "n_models": 1,
+    "window_scaling": "both",
+    "early_stopping": False,
+}
 
 
-def make_panel(n_series: int, n_points: int, seed: int = 0) -> pd.DataFrame:
-    """Seasonal series with their own levels, amplitudes, trends and noise."""
+# ----------------------------------------------------------------------------------------
+# The worker: one measurement in this (fresh) process
+
+
+def make_panel(n_series: int, n_points: int, seed: int = 0):
+    """Monthly seasonal series with their own levels, amplitudes, trends, phases and noise."""
+    import numpy as np
+    import pandas as pd
+
     rng = np.random.RandomState(seed)
     t = np.arange(n_points)
     level = rng.uniform(5, 100, size=(n_series, 1))
@@ -43,9 +77,17 @@ def make_panel(n_series: int, n_points: int, seed: int = 0) -> pd.DataFrame:
         1 + trend * t + amplitude * np.sin(2 * np.pi * t / 12 + phase)
     ) + 0.02 * level * rng.randn(n_series, n_points)
     index = pd.MultiIndex.from_product(
-        [np.arange(n_series), pd.RangeIndex(n_points)], names=["series", "time"]
+        [np.arange(n_series), pd.period_range("2000-01", periods=n_points, freq="M")],
+        names=["series", "time"],
     )
     return pd.DataFrame({"y": values.ravel()}, index=index)
+
+
+def rss_mib() -> float:
+    """Current resident memory of this process (MiB), from /proc/self/statm."""
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def peak_rss_mib() -> float:
@@ -53,101 +95,276 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(n_series: int, args) -> dict:
-    panel = make_panel(n_series, args.points, seed=n_series)
-    fh = np.arange(1, args.horizon + 1)
-    forecaster = LSTMForecaster(
-        lookback=args.lookback,
-        hidden_size=args.hidden_size,
-        max_iter=args.max_iter,
-        n_models=1,
-        window_scaling=args.window_scaling,
-        batch_size=args.batch_size,
-        early_stopping=False,
-        device=args.device,
-        random_state=0,
+def network_epochs(forecaster) -> tuple[list[int], list[int] | None]:
+    """(epochs run, best epoch or None) of each pretrained network, old layout or new."""
+    import numpy as np
+
+    ensemble = getattr(forecaster, "pretrained_ensemble_", None)
+    if ensemble is not None:  # one loop over all networks; a stopped one records NaN
+        rows = ensemble.net_.history
+        losses = np.array([row["train_member_loss"] for row in rows], dtype=float)
+        epochs = (~np.isnan(losses)).sum(axis=0).astype(int).tolist()
+        best = [int(b) for b in ensemble.best_epochs_]
+        return epochs, best if any(best) else None
+    regressors = getattr(forecaster, "pretrained_regressors_", None)
+    if regressors is None:
+        raise RuntimeError(
+            f"{type(forecaster).__name__} has neither pretrained_ensemble_ nor "
+            "pretrained_regressors_: this benchmark does not know the revision's layout."
+        )
+    epochs, best = [], []
+    for reg in regressors.values():  # one regressor per window normalisation, in turn
+        epochs.append(int(reg.n_iter_))
+        history = reg.net_.history
+        if "valid_loss" in history[-1]:
+            valid = np.array(history[:, "valid_loss"], dtype=float)
+            best.append(int(np.argmin(valid)) + 1)
+    return epochs, best or None
+
+
+def worker(config: dict) -> dict:
+    import warnings
+
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(config["threads"])
+    warnings.simplefilter("ignore", FutureWarning)  # sktime's remember_data notice
+    import sklstm
+    from sklstm import LSTMForecaster
+
+    fh = list(range(1, config["horizon"] + 1))
+    params = {"random_state": 0, **config["params"]}
+    # Warm-up: lazy imports, the compiled kernel loaded, first-call allocations.
+    warm = {k: v for k, v in params.items() if k not in ("max_iter", "early_stopping")}
+    LSTMForecaster(**{**warm, "max_iter": 1, "early_stopping": False}).pretrain(
+        make_panel(3, config["points"], seed=1), fh=fh
     )
-    tracemalloc.start()
+    panel = make_panel(config["series"], config["points"], seed=config["series"])
+    base_rss = rss_mib()
+    forecaster = LSTMForecaster(**params)
     start = time.perf_counter()
     forecaster.pretrain(panel, fh=fh)
-    if args.device.startswith("cuda"):
+    if str(params.get("device", "cpu")).startswith("cuda"):
         torch.cuda.synchronize()
     fit_s = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
     start = time.perf_counter()
     forecast = forecaster.forecast_panel(panel, fh=fh)
     predict_s = time.perf_counter() - start
-    assert forecast.shape == (n_series * len(fh), 1) and np.isfinite(forecast.to_numpy()).all()
-    n_points = n_series * args.points
-    n_windows = n_series * (args.points - args.lookback - args.horizon + 1)
+    if forecast.shape != (config["series"] * len(fh), 1) or not np.isfinite(forecast).all().all():
+        raise RuntimeError(f"forecast_panel returned a bad forecast of shape {forecast.shape}")
+    epochs, best = network_epochs(forecaster)
     return {
-        "series": n_series,
-        "points": n_points,
-        "windows": n_windows,
+        "module": sklstm.__file__,
+        "version": sklstm.__version__,
+        "lookback": int(forecaster.pretrain_lookback_),
         "fit_s": fit_s,
         "predict_s": predict_s,
-        "fit_series_per_s": n_series / fit_s,
-        "predict_series_per_s": n_series / predict_s,
-        "fit_us_per_point": 1e6 * fit_s / n_points,
-        "fit_us_per_point_epoch": 1e6 * fit_s / n_points / args.max_iter,
-        "tracemalloc_peak_mib": peak / 2**20,
-        "windows_if_materialised_mib": n_windows * args.lookback * 4 / 2**20,
-        "peak_rss_mib": peak_rss_mib(),
-        "final_loss": forecaster.pretrained_ensemble_.loss_curve_[-1],
+        "epochs": epochs,
+        "best_epochs": best,
+        "peak_rss_increase_mib": peak_rss_mib() - base_rss,
+        "base_rss_mib": base_rss,
     }
+
+
+# ----------------------------------------------------------------------------------------
+# The driver: snapshots, subprocesses, the table
+
+
+def git(*args: str) -> str:
+    out = subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True)
+    return out.stdout.decode().strip()
+
+
+def snapshot(rev: str) -> tuple[str, str]:
+    """(short sha, folder) of ``sklstm/`` as committed at ``rev``, extracted by git archive."""
+    try:
+        sha = git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    except subprocess.CalledProcessError as exc:
+        reason = exc.stderr.decode().strip()
+        raise SystemExit(f"{rev!r}: not a commit of {ROOT}: {reason}") from None
+    folder = os.path.join(tempfile.gettempdir(), f"sklstm_rev_{sha[:12]}")
+    if not os.path.isdir(os.path.join(folder, "sklstm")):
+        partial = f"{folder}.part{os.getpid()}"
+        os.makedirs(partial, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", sha, "sklstm"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", partial], input=archive, check=True)
+        os.replace(partial, folder)
+    return sha[:7], folder
+
+
+def measure(folder: str, config: dict, limit: float) -> dict | None:
+    """One worker run with ``folder``'s sklstm first on the path; None past ``limit`` s."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([folder, os.environ.get("PYTHONPATH", "")]).rstrip(":"),
+        "OMP_NUM_THREADS": str(config["threads"]),
+    }
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(config)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env)
+    except subprocess.TimeoutExpired:
+        return None
+    if out.returncode != 0:
+        raise RuntimeError(f"worker failed ({' '.join(cmd[:3])} ...):\n{out.stderr[-3000:]}")
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    expected = os.path.join(os.path.realpath(folder), "sklstm")
+    if not os.path.realpath(row["module"]).startswith(expected):
+        raise RuntimeError(f"the worker imported {row['module']}, not the sklstm of {folder}")
+    return row
+
+
+def parse_set(items: list[str]) -> dict:
+    """``name=value`` pairs (values as Python literals, else strings)."""
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise SystemExit(f"--set {item!r}: expected NAME=VALUE, e.g. --set max_iter=10")
+        try:
+            params[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[name] = value
+    return params
+
+
+def cell(row: dict | None, key: str, fmt: str, limit: float) -> str:
+    if row is None:
+        return f"> {limit:.0f} s" if key == "fit_s" else "-"
+    return format(row[key], fmt)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000])
-    parser.add_argument("--points", type=int, default=200)
-    parser.add_argument("--lookback", type=int, default=24)
-    parser.add_argument("--horizon", type=int, default=12)
-    parser.add_argument("--hidden-size", type=int, default=32)
-    parser.add_argument("--max-iter", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 40], help="series")
+    parser.add_argument("--points", type=int, default=200, help="points per series")
+    parser.add_argument("--horizon", type=int, default=12, help="fh = 1 .. horizon")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--device", help="LSTMForecaster's device (default: its own, 'auto')")
     parser.add_argument(
-        "--window-scaling",
-        default="both",
-        choices=["both", "mean", "last"],
-        help="LSTMForecaster's window_scaling; 'both' (its default) trains two global networks",
+        "--quick",
+        action="store_true",
+        help=f"not the defaults but 3 epochs, no early stopping: {QUICK}",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an LSTMForecaster parameter other than its default (repeatable)",
+    )
+    parser.add_argument("--git-rev", help="also measure the package as committed at this rev")
+    parser.add_argument(
+        "--after-rev", help="measure this committed revision as 'after', not the working tree"
+    )
+    parser.add_argument(
+        "--limit", type=float, default=600.0, help="seconds before a --git-rev run is cut"
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    warnings.simplefilter("ignore", FutureWarning)  # sktime 1.2's remember_data notice
+    if args.worker is not None:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+    if min(args.sizes) < 1 or args.points < 1 or args.horizon < 1:
+        parser.error("--sizes, --points and --horizon must be positive")
+    params = {**(QUICK if args.quick else {}), **parse_set(args.set)}
+    if args.device is not None:
+        params["device"] = args.device
+
+    sides = []
+    if args.git_rev:
+        sha, folder = snapshot(args.git_rev)
+        sides.append(("before", f"{args.git_rev} ({sha})", folder, args.limit))
+    if args.after_rev:
+        sha, folder = snapshot(args.after_rev)
+        after = f"{args.after_rev} ({sha})"
+    else:
+        dirty = " + uncommitted changes" if git("status", "--porcelain", "sklstm") else ""
+        sha, folder, after = git("rev-parse", "--short", "HEAD"), str(ROOT), "working tree"
+        after += f" (HEAD {sha}{dirty})"
+    sides.append(("after", after, folder, None))
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "none (the defaults)"
+    print(
+        f"# bench_global: {cpu}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
+        f"torch {torch.__version__}, {args.threads} thread(s)\n"
+        f"# {args.points} monthly points per series, fh=1..{args.horizon}, random_state=0, "
+        f"parameters passed: {shown}\n"
+        + "".join(f"# {name}: {label}\n" for name, label, _, _ in sides),
+        flush=True,
+    )
+    results = {name: {} for name, *_ in sides}
+    for i, n_series in enumerate(args.sizes):
+        config = {
+            "series": n_series,
+            "points": args.points,
+            "horizon": args.horizon,
+            "threads": args.threads,
+            "params": params,
+        }
+        order = sides if i % 2 == 0 else sides[::-1]  # alternate who runs first
+        for name, _, folder, limit in order:
+            started = time.perf_counter()
+            row = measure(folder, config, limit)
+            took = time.perf_counter() - started
+            results[name][n_series] = row
+            status = "cut" if row is None else f"pretrain {row['fit_s']:.1f} s"
+            print(f"# {name}, {n_series} series: {status} ({took:.0f} s in all)", flush=True)
 
     print(
-        f"# bench_global: torch {torch.__version__}, device={args.device}, "
-        f"threads={torch.get_num_threads()}, {args.points} points/series, "
-        f"lookback={args.lookback}, fh=1..{args.horizon}, hidden_size={args.hidden_size}, "
-        f"max_iter={args.max_iter}, batch_size={args.batch_size}, n_models=1, "
-        f"window_scaling={args.window_scaling!r}"
+        "\n| code | series | points | lookback | epochs per network (best) | pretrain s "
+        "| µs/point | µs/point/network-epoch | forecast s | peak RSS increase MiB |"
+        + (" before / after µs/point |" if args.git_rev else "")
     )
-    run(20, args)  # warm-up: lazy imports and first-call allocations are not the data
-    rows = [run(n, args) for n in args.sizes]
-    header = (
-        "| series | points | windows | pretrain s | forecast s | series/s (pretrain) "
-        "| series/s (forecast) | µs/point (pretrain) | µs/point/epoch | tracemalloc peak MiB "
-        "| windows if materialised MiB | peak RSS MiB |"
-    )
-    print(header)
-    print("|" + "---|" * 12)
-    for r in rows:
-        print(
-            f"| {r['series']} | {r['points']:,} | {r['windows']:,} | {r['fit_s']:.1f} "
-            f"| {r['predict_s']:.3f} | {r['fit_series_per_s']:.1f} "
-            f"| {r['predict_series_per_s']:,.0f} | {r['fit_us_per_point']:.1f} "
-            f"| {r['fit_us_per_point_epoch']:.1f} | {r['tracemalloc_peak_mib']:.1f} "
-            f"| {r['windows_if_materialised_mib']:.1f} | {r['peak_rss_mib']:.0f} |"
-        )
-    per_point = [r["fit_us_per_point"] for r in rows]
-    print(
-        f"# pretrain time per point, largest / smallest panel: "
-        f"{per_point[-1] / per_point[0]:.2f} (1.00 = linear in the number of points)"
-    )
+    print("|" + "---|" * (11 if args.git_rev else 10))
+    for n_series in args.sizes:
+        n_points = n_series * args.points
+        for name, *_ in sides:
+            row = results[name][n_series]
+            if row is not None:
+                row["us_point"] = 1e6 * row["fit_s"] / n_points
+                row["us_point_epoch"] = row["us_point"] / sum(row["epochs"])
+                epochs = "+".join(map(str, row["epochs"]))
+                if row["best_epochs"]:
+                    epochs += " (" + "+".join(map(str, row["best_epochs"])) + ")"
+            line = (
+                f"| {name} | {n_series} | {n_points:,} | {cell(row, 'lookback', 'd', 0)} "
+                f"| {'-' if row is None else epochs} | {cell(row, 'fit_s', '.1f', args.limit)} "
+                f"| {cell(row, 'us_point', '.0f', 0)} | {cell(row, 'us_point_epoch', '.2f', 0)} "
+                f"| {cell(row, 'predict_s', '.3f', 0)} "
+                f"| {cell(row, 'peak_rss_increase_mib', '.1f', 0)} |"
+            )
+            if args.git_rev:
+                before = results["before"][n_series]
+                ratio = "-"
+                if name == "after" and row is not None:
+                    if before is None:  # cut at the limit: the speed-up is at least
+                        ratio = f"> {args.limit / row['fit_s']:.1f}"
+                    else:
+                        ratio = f"{before['fit_s'] / row['fit_s']:.1f}"
+                line += f" {ratio} |"
+            print(line)
+    for name, *_ in sides:
+        rows = [results[name][n] for n in args.sizes]
+        if all(r is not None for r in rows) and len(rows) > 1:
+            per_point = rows[-1]["us_point"] / rows[0]["us_point"]
+            per_epoch = rows[-1]["us_point_epoch"] / rows[0]["us_point_epoch"]
+            print(
+                f"# {name}, largest / smallest panel: µs/point {per_point:.2f}, "
+                f"µs/point/network-epoch {per_epoch:.2f} (1.00 = linear in the points)"
+            )
     sys.stdout.flush()
 
 
