@@ -150,6 +150,19 @@ def _pretrain(series: list[Series], k: int, params: dict, seed: int):
     return model, frame, splits, time.perf_counter() - tic
 
 
+def _diagnostics(model, pretrained: bool = False) -> dict:
+    """What the fit did (epochs, blend), for reading the results; never used in a score."""
+    if pretrained:
+        ensemble = model.pretrained_ensemble_
+        return {
+            "pretrain_best_epochs": [int(e) for e in ensemble.best_epochs_],
+            "pretrain_epochs": len(ensemble.loss_curve_),
+            "lookback": int(model.pretrain_lookback_),
+        }
+    weights = {key: round(float(value), 4) for key, value in model.baseline_weights_.items()}
+    return {"best_epochs": [int(e) for e in model.best_epochs_], "baseline_weights": weights}
+
+
 def _panel_forecast(model, frame, splits, horizon):
     tic = time.perf_counter()
     forecast = model.forecast_panel(frame, fh=np.arange(1, horizon + 1))
@@ -171,7 +184,7 @@ def stage_global(panel, series, k, params, seed) -> list[dict]:
         y_train, y_test = splits[s.name]
         row = _row(panel, s, k, PANEL_FAST, "global", seed, y_train, y_test)
         row.update(mase=mase(y_test, fast[s.name], y_train, s.sp), fit_s=0.0)
-        row.update(pretrain_s=pretrain_s, forecast_panel_s=panel_s)
+        row.update(pretrain_s=pretrain_s, forecast_panel_s=panel_s, **_diagnostics(model, True))
         rows.append(row)
     for s in series:
         y_train, y_test = splits[s.name]
@@ -186,6 +199,7 @@ def stage_global(panel, series, k, params, seed) -> list[dict]:
         lower, upper = _interval(tuned, y_train, horizon)
         truth = y_test.to_numpy()
         row["inside"] = int(((truth >= lower) & (truth <= upper)).sum())
+        row.update(_diagnostics(tuned))
         rows.append(row)
     return rows
 
@@ -231,6 +245,7 @@ def stage_zero_shot(panel, series, k, params, seed) -> list[dict]:
         row = _row(panel, s, k, ZERO_SHOT, "zero_shot", seed, y_train, y_test)
         row.update(mase=mase(y_test, forecast[s.name], y_train, s.sp), fit_s=0.0)
         row.update(pretrain_s=pretrain_s, forecast_panel_s=panel_s, n_pretrain=len(keep))
+        row.update(_diagnostics(model, True))
         rows.append(row)
     return rows
 
@@ -310,11 +325,12 @@ def _seconds(part: pd.DataFrame) -> tuple[str, str]:
     """(mean fit s per series, mean s per origin for the whole panel: pretrain included)."""
     if part.empty:
         return "", ""
-    per_origin = part.groupby("origin")["fit_s"].sum()
-    if "pretrain_s" in part and part["pretrain_s"].notna().any():
-        per_origin = per_origin + part.groupby("origin")["pretrain_s"].first().fillna(0)
-    if "forecast_panel_s" in part and part["forecast_panel_s"].notna().any():
-        per_origin = per_origin + part.groupby("origin")["forecast_panel_s"].first().fillna(0)
+    by = part.groupby(["panel", "origin"])
+    per_origin = by["fit_s"].sum()
+    for shared in ("pretrain_s", "forecast_panel_s"):  # once per (panel, origin)
+        if shared in part and part[shared].notna().any():
+            per_origin = per_origin + by[shared].first().fillna(0)
+    per_origin = per_origin.groupby(level="origin").sum()  # all panels of the table
     return f"{part['fit_s'].mean():.2f}", f"{per_origin.mean():.1f}"
 
 
