@@ -9,7 +9,6 @@ live in :mod:`sklstm._forecast`; training goes through the same entry point as
 
 from __future__ import annotations
 
-import math
 import warnings
 from numbers import Integral
 
@@ -21,12 +20,12 @@ from sktime.datatypes import update_data
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from sklstm._base import BaseLSTM
-from sklstm._forecast import baselines, intervals
+from sklstm._forecast import intervals
 from sklstm._forecast.ensemble import LSTMEnsemble
 from sklstm._forecast.index import check_index, check_update
-from sklstm._forecast.model import ForecastModel, fit_normalisers
-from sklstm._forecast.spec import WindowSpec, resolve_lookback, season_length
-from sklstm._forecast.windows import SeriesPanel, check_finite, last_windows, panel_arrays
+from sklstm._forecast.model import ForecastModel, design
+from sklstm._forecast.spec import season_length
+from sklstm._forecast.windows import SeriesPanel, check_finite, panel_arrays
 from sklstm._plotting import plot_curves
 
 __all__ = ["LSTMForecaster"]
@@ -46,9 +45,6 @@ _NETWORK_PARAMS = (
     "device",
     "verbose",
 )
-# After early stopping, every network continues from its best epoch on all windows (the
-# held-out newest ones included) for this share of the best epochs (at least one epoch).
-_CONTINUE_FRACTION = 0.1
 _FORMAT = 2  # the layout of the fitted state; pickles of another layout do not load
 
 
@@ -81,19 +77,15 @@ class LSTMForecaster(BaseForecaster):
         Networks trained with different seeds for each window normalisation; their
         forecasts are averaged. ``"auto"`` and ``"both"`` train ``2 * n_models`` (4 by default).
     window_scaling : {"auto", "both", "mean", "last", "season", "none"}, default="auto"
-        How each window (inputs and targets, per target column) is normalised:
-        ``"mean"`` divides by the window's level (its mean absolute value);
-        ``"last"`` subtracts the window's last value, then divides by the level (the
-        network's zero is the naive forecast); ``"season"`` does the same to the
-        inputs, and measures each target step from the value one season before it
-        (the network's zero is the seasonal-naive forecast; needs ``lookback >= sp``);
-        ``"none"`` standardises the target columns with the training series' mean
-        and standard deviation instead (the level is then an input). ``"auto"``
-        trains ``n_models`` networks of ``"mean"`` and ``n_models`` of ``"season"``
-        (``"last"`` when there is no season, ``sp=1``, or the lookback is shorter
-        than a season) and averages them with equal weight; ``"both"`` is
-        ``"mean"`` and ``"last"``. True and False are deprecated aliases of
-        ``"mean"`` and ``"none"``.
+        How each window is normalised (per target column, see :ref:`scaling_concept`):
+        ``"mean"`` divides by the window's level (mean absolute value); ``"last"``
+        also subtracts the last value (zero output: the naive forecast); ``"season"``
+        measures each target step from the value one season before (zero output:
+        seasonal naive; needs ``lookback >= sp``); ``"none"`` standardises with the
+        series' mean and standard deviation. ``"auto"``: ``n_models`` networks each of
+        ``"mean"`` and ``"season"`` (``"last"`` without a season or with a lookback
+        under one season), averaged; ``"both"``: ``"mean"`` and ``"last"``. True and
+        False are deprecated aliases of ``"mean"`` and ``"none"``.
     sp : int or "auto", default="auto"
         The seasonal period, in steps. ``"auto"`` reads it from the index's frequency,
         sktime's convention: quarterly 4, monthly 12, weekly 52, daily 7, hourly 24,
@@ -126,13 +118,11 @@ class LSTMForecaster(BaseForecaster):
     weight_decay : float, default=0.0
         L2 penalty (Adam's ``weight_decay``).
     early_stopping : bool, default=True
-        Hold out the newest ``validation_fraction`` of the windows; every network
-        stops when its loss there has stopped improving and keeps its best epoch.
-        The windows whose targets overlap the held-out targets are left out of
-        training, so the held-out errors are honest: they set the width of the
-        prediction intervals. Each network then continues from its best epoch on
-        *all* windows, the newest included, for a tenth of its best epochs (at
-        least one): no second training from scratch.
+        Hold out the newest ``validation_fraction`` of the windows (and leave out of
+        training those whose targets overlap them); every network stops when its
+        loss there stops improving and keeps its best epoch. The held-out errors set
+        the blend and the interval widths; then each network continues on *all*
+        windows for a tenth of its best epochs (at least one).
     validation_fraction : float in (0, 1), default=0.2
         Share of the windows held out with ``early_stopping=True``.
     n_iter_no_change : int or None, default=20
@@ -180,19 +170,14 @@ class LSTMForecaster(BaseForecaster):
         Where ``residual_scale_`` was measured.
     n_residual_origins_ : int
         Number of forecast origins ``residual_scale_`` was measured on.
-    pretrained_ensemble_ : LSTMEnsemble
-        After :meth:`pretrain`: the global networks, one per window normalisation.
-    pretrain_normalisers_ : dict of str to WindowNormaliser
-        After :meth:`pretrain`: the normalisation statistics of the panel.
-    pretrain_modes_ : list of str
-        After :meth:`pretrain`: the window normalisation of each global network.
-    pretrain_sp_ : int
-        After :meth:`pretrain`: the seasonal period of the panel.
+    pretrained_ensemble_, pretrain_normalisers_, pretrain_modes_, pretrain_sp_
+        After :meth:`pretrain`: the global networks (one per window normalisation),
+        the panel's normalisation statistics, each network's normalisation, and the
+        seasonal period; ``fit`` fine-tunes copies of the networks.
     pretrain_spec_ : WindowSpec
         After :meth:`pretrain`: the window geometry every later fit uses (lookback,
-        horizon, target and exogenous columns).
-    pretrain_lookback_, pretrain_horizon_ : int
-        After :meth:`pretrain`: the lookback and horizon of ``pretrain_spec_``.
+        horizon, target and exogenous columns); also ``pretrain_lookback_`` and
+        ``pretrain_horizon_``.
     n_pretrain_series_ : int
         After :meth:`pretrain`: the number of series pretrained on (all calls).
 
@@ -203,40 +188,11 @@ class LSTMForecaster(BaseForecaster):
 
     Notes
     -----
-    **Exogenous data.** Columns of ``X`` are extra input channels of the past
-    ``lookback`` steps; their values over the horizon (known future covariates)
-    follow as further time steps of the input sequence, marked by an indicator
-    channel. ``predict`` therefore needs ``X`` for every step ``1 .. max(fh)``.
-
-    **Multivariate y.** All columns are forecast jointly: every column is an input
-    channel and an output.
-
-    **Prediction intervals** are Student-t intervals around the point forecast,
-    scaled per step by ``residual_scale_`` times the level of the current window,
-    with the number of scored origins as degrees of freedom; steps beyond those
-    measured grow like the square root of the step.
-
-    **Global models.** :meth:`pretrain` on a panel trains one network per window
-    normalisation on the windows of all series (streamed: memory grows with the
-    points, not points x lookback); ``fit`` then fine-tunes copies of them on one
-    series; :meth:`forecast_panel` forecasts every series of a panel at once.
-    Without ``pretrain``, panel and hierarchical ``y`` are forecast series by series.
-
-    **History.** The forecaster keeps the data seen in ``fit`` and ``update`` itself
-    (sktime's ``remember_data`` config is off); ``update(update_params=True)``
-    continues training the networks on the whole history for as many epochs as
-    ``fit``'s final phase ran; ``update_params=False`` only moves the origin.
-
-    **Time index.** Each series must be on consecutive time steps: an integer index
-    stepping by 1, a ``PeriodIndex``, or a ``DatetimeIndex`` with a ``freq`` (given,
-    or one ``pd.infer_freq`` finds); gaps raise a ``ValueError`` naming the fix.
-    ``update`` must continue the data seen without a gap; it may repeat time points
-    already seen, and a changed value replaces the old one (sktime's ``update_data``).
-    In-sample forecasts (``fh`` steps <= 0) are not supported: sktime raises
-    ``NotImplementedError``.
-
-    **Pickles** of a forecaster fitted with sklstm 0.1 do not load (the fitted
-    layout changed): refit.
+    ``predict`` needs exogenous ``X`` for every step ``1 .. max(fh)``; all columns of
+    a multivariate ``y`` are forecast jointly; intervals are Student-t, scaled by
+    ``residual_scale_`` times the current window's level; each series must be on
+    consecutive time steps. The details, global models, ``update`` and old pickles:
+    :ref:`forecaster` in the user guide.
 
     Examples
     --------
@@ -370,30 +326,34 @@ class LSTMForecaster(BaseForecaster):
     def _recursive(self) -> bool:
         return self.strategy == "recursive"
 
-    def _modes(self, sp: int, lookback: int) -> list[str]:
-        """The window normalisations trained (``"auto"``: mean and season, or mean and last)."""
-        scaling = self.window_scaling
-        if isinstance(scaling, bool):
-            return ["mean" if scaling else "none"]
-        if scaling == "season" and sp > lookback:
-            raise ValueError(
-                f"{type(self).__name__}(window_scaling='season') needs a lookback of at least "
-                f"one season: sp={sp}, lookback={lookback}. Pass a longer lookback, or "
-                "window_scaling='auto'."
-            )
-        if scaling == "auto":
-            return ["mean", "season" if 1 < sp <= lookback else "last"]
-        return {"both": ["mean", "last"]}.get(scaling, [scaling])
+    def _design(self, panel, fh, time_index, what):
+        """Window geometry, normalisers and ``sp`` of new networks for ``panel``."""
+        sp = season_length(time_index) if self.sp == "auto" else int(self.sp)
+        max_fh = None if fh is None else int(self._relative_steps(fh).max())
+        spec, normalisers = design(
+            panel,
+            lookback=self.lookback,
+            horizon=self._horizon(fh),
+            max_fh=max_fh,
+            sp=sp,
+            scaling=self.window_scaling,
+            validation_fraction=self.validation_fraction,
+            owner=type(self).__name__,
+            what=what,
+        )
+        return spec, normalisers, sp
 
-    def _season(self, index) -> int:
-        """``sp`` resolved: ``"auto"`` reads the index's frequency."""
-        return season_length(index) if self.sp == "auto" else int(self.sp)
-
-    def _model(self, n_members, normalisers, modes, spec, rng):
+    def _model(self, modes, normalisers, spec, sp, rng):
         params = {name: getattr(self, name) for name in _NETWORK_PARAMS}
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        ensemble = LSTMEnsemble(n_members=n_members, random_state=seed, **params)
-        return ForecastModel(ensemble, normalisers, modes, spec, self._recursive)
+        ensemble = LSTMEnsemble(n_members=len(modes), random_state=seed, **params)
+        return ForecastModel(ensemble, normalisers, modes, spec, self._recursive, sp)
+
+    def _train(self, model, panel, rng, start):
+        fraction = self.validation_fraction
+        return model.train(
+            panel, rng, start=start, validation=self.early_stopping, validation_fraction=fraction
+        )
 
     @property
     def _fitted_model(self):
@@ -420,98 +380,47 @@ class LSTMForecaster(BaseForecaster):
 
     def _fit(self, y, X=None, fh=None):
         self._check_params()
-        check_index(y, type(self).__name__)
+        owner = type(self).__name__
+        check_index(y, owner)
         self._y_columns = list(y.columns)
-        self._hist_y = y.copy()
-        self._hist_X = None if X is None else X.loc[y.index].copy()
+        self._hist_y, self._hist_X = y.copy(), None if X is None else X.loc[y.index].copy()
         Y, Xa = self._arrays(y, X)
         panel = SeriesPanel.from_arrays([(Y, Xa)])
         rng = check_random_state(self.random_state)
         pretrained = getattr(self, "pretrained_ensemble_", None)
-        if pretrained is not None:
-            spec, normalisers = self._check_pretrained(Y, Xa, fh), self.pretrain_normalisers_
-            sp = self.pretrain_sp_
-        else:
-            max_fh = None if fh is None else int(self._relative_steps(fh).max())
-            horizon, sp = self._horizon(fh), self._season(y.index)
-            owner = type(self).__name__
-            lookback = resolve_lookback(
-                self.lookback, len(Y), horizon, max_fh, owner=owner, what="y", sp=sp
-            )
-            spec = WindowSpec(lookback, horizon, Y.shape[1], 0 if Xa is None else Xa.shape[1])
-            modes = self._modes(sp, lookback)
-            normalisers = fit_normalisers(panel, spec, modes, self.validation_fraction, sp)
+        if pretrained is None:
+            spec, normalisers, sp = self._design(panel, fh, y.index, "y")
+        else:  # fine-tune copies of the global networks, whose geometry is fixed
+            spec, sp = self.pretrain_spec_, self.pretrain_sp_
+            normalisers = self.pretrain_normalisers_
+            spec.check_fits(len(Y), panel.n_targets, panel.n_exog, self._horizon(fh), owner)
         modes = [mode for mode in normalisers for _ in range(self.n_models)]
-        model = self._model(len(modes), normalisers, modes, spec, rng)
-        model.sp = self.sp_ = sp
+        model = self._model(modes, normalisers, spec, sp, rng)
         start = True
-        if pretrained is not None:  # fine-tune copies of the global networks
-            index = {mode: k for k, mode in enumerate(self.pretrain_modes_)}
-            start = [pretrained.member_state(index[m]) for m in modes]
-        fraction = self.validation_fraction
-        valid = model.train(
-            panel, rng, start=start, validation=self.early_stopping, validation_fraction=fraction
-        )
+        if pretrained is not None:
+            start = [pretrained.member_state(self.pretrain_modes_.index(m)) for m in modes]
+        valid = self._train(model, panel, rng, start)
         self.ensemble_, self.member_modes_, self.normalisers_ = model.ensemble, modes, normalisers
-        self._spec, self.lookback_, self.horizon_ = spec, spec.lookback, spec.horizon
+        self._spec, self.lookback_, self.horizon_, self.sp_ = spec, spec.lookback, spec.horizon, sp
         self.best_epochs_ = model.ensemble.best_epochs_.copy()
         self.interval_source_ = "validation" if len(valid) else "in-sample"
         n_steps = int(self._relative_steps(fh).max()) if self._recursive and fh else None
-        truth, network, base, level = model.held_out(
-            Y, Xa, int(valid[0]) if len(valid) else 0, n_steps
+        # _held_out is bounded: at most MAX_ORIGINS origins.
+        self._held_out, self.residual_scale_, self.n_residual_origins_ = model.calibrate(
+            Y, Xa, valid, n_steps, blend=self.blend_baselines
         )
-        self._held_out = (truth, network, base, level)  # bounded: MAX_ORIGINS origins
-        # The safety net: lean on the best baseline as far as it beat the networks on the
-        # held-out tail (never measured on windows the networks trained on).
-        weights = {"network": 1.0, **dict.fromkeys(baselines.NAMES, 0.0)}
-        if self.blend_baselines and len(valid):
-            weights = baselines.blend_weights(truth, network, base, level)
-        self.baseline_weights_ = model.weights = weights
-        path = baselines.blend(network, base, weights)
-        errors = (truth - path) / level[:, None, :]
-        self.residual_scale_, self.n_residual_origins_ = intervals.residual_scale(errors)
-        self._final_epochs = 0
+        self.baseline_weights_ = model.weights
+        self._final_epochs = model.continuation_epochs() if len(valid) else 0
         if len(valid):  # the newest windows reach the networks: a short continuation
-            self._final_epochs = max(1, math.ceil(_CONTINUE_FRACTION * self.best_epochs_.max()))
-            model.continue_training(panel, rng, self._final_epochs, fraction)
+            model.continue_training(panel, rng, self._final_epochs, self.validation_fraction)
         self._format = _FORMAT
         return self
 
-    def _check_pretrained(self, Y, Xa, fh):
-        spec, owner = self.pretrain_spec_, type(self).__name__
-        if Y.shape[1] != spec.n_targets:
-            raise ValueError(
-                f"{owner} was pretrained on {spec.n_targets} target column(s); fit got "
-                f"{Y.shape[1]}."
-            )
-        if (0 if Xa is None else Xa.shape[1]) != spec.n_exog:
-            raise ValueError(
-                f"{owner}: fit must get exogenous X with the same columns as pretrain (or "
-                "none if pretrain had none)."
-            )
-        if self._horizon(fh) > spec.horizon:
-            raise ValueError(
-                f"{owner} was pretrained for {spec.horizon} step(s) ahead; fh reaches "
-                f"{self._horizon(fh)}. Pretrain with the longer fh."
-            )
-        if len(Y) < spec.span:
-            raise ValueError(
-                f"{owner} was pretrained with lookback={spec.lookback} and a horizon of "
-                f"{spec.horizon}; fit needs a series of at least {spec.span} time points, "
-                f"got {len(Y)}."
-            )
-        return spec
-
     def _forecast_path(self, n_steps, X):
         """Point forecasts (n_steps, ny) from the cutoff, and the level of the last window."""
-        model, lookback = self._fitted_model, self.lookback_
         Y, Xa = self._arrays(self._hist_y, self._hist_X)
-        past, future = Y[-lookback:], None
-        if Xa is not None:
-            past = np.concatenate([past, Xa[-lookback:]], axis=1)
-            future = self._future_X(X, n_steps)[None]
-        path = model.forecast(past[None], future, n_steps)
-        return path[0], model.level(past[None, :, : Y.shape[1]])[0]
+        future = None if Xa is None else self._future_X(X, n_steps)
+        return self._fitted_model.forecast_history(Y, Xa, future, n_steps)
 
     def _future_X(self, X, n_steps):
         """X over the steps 1 .. max(n_steps, horizon_) after the cutoff, as (n, nx)."""
@@ -575,36 +484,17 @@ class LSTMForecaster(BaseForecaster):
                 f"{type(self).__name__}(strategy={self.strategy!r}).pretrain needs a relative "
                 "fh (steps ahead, e.g. [1, 2, 3]): the network predicts steps 1 .. max(fh)."
             )
-        horizon = 1 if self._recursive else int(np.max(fh.to_numpy()))
-        series = panel_arrays(y, X, type(self).__name__)
-        max_fh = None if fh is None else int(np.max(fh.to_numpy()))
-        sp = self._season(y.index.levels[-1]) if self.sp == "auto" else int(self.sp)
-        lookback = resolve_lookback(
-            self.lookback,
-            min(len(Y) for Y, _ in series),
-            horizon,
-            max_fh,
-            owner=type(self).__name__,
-            what="the shortest pretrain series",
-            sp=sp,
-        )
-        panel = SeriesPanel.from_arrays(series)
-        spec = WindowSpec(lookback, horizon, panel.n_targets, panel.n_exog)
-        modes = self._modes(sp, lookback)  # one global network per normalisation; fit copies it
-        normalisers = fit_normalisers(panel, spec, modes, self.validation_fraction, sp)
+        panel = SeriesPanel.from_arrays(panel_arrays(y, X, type(self).__name__))
+        # One global network per normalisation; fit fine-tunes copies of them.
+        what = "the shortest pretrain series"
+        spec, normalisers, sp = self._design(panel, fh, y.index.levels[-1], what)
         rng = check_random_state(self.random_state)
-        model = self._model(len(modes), normalisers, modes, spec, rng)
-        model.train(
-            panel,
-            rng,
-            start=True,
-            validation=self.early_stopping,
-            validation_fraction=self.validation_fraction,
-        )
+        model = self._model(list(normalisers), normalisers, spec, sp, rng)
+        self._train(model, panel, rng, start=True)
         self.pretrained_ensemble_, self.pretrain_normalisers_ = model.ensemble, normalisers
-        self.pretrain_modes_, self.pretrain_spec_, self.pretrain_sp_ = modes, spec, sp
+        self.pretrain_modes_, self.pretrain_spec_, self.pretrain_sp_ = model.modes, spec, sp
         self.pretrain_lookback_, self.pretrain_horizon_ = spec.lookback, spec.horizon
-        self.n_pretrain_series_ = len(series)
+        self.n_pretrain_series_ = len(panel.offsets) - 1
         return self
 
     def _pretrained_model(self):
@@ -617,13 +507,7 @@ class LSTMForecaster(BaseForecaster):
         check_index(y, type(self).__name__)
         panel = SeriesPanel.from_arrays(panel_arrays(y, X, type(self).__name__))
         rng = check_random_state(self.random_state)
-        self._pretrained_model().train(
-            panel,
-            rng,
-            start=False,
-            validation=self.early_stopping,
-            validation_fraction=self.validation_fraction,
-        )
+        self._train(self._pretrained_model(), panel, rng, start=False)
         self.n_pretrain_series_ += len(panel.offsets) - 1
         return self
 
@@ -651,31 +535,16 @@ class LSTMForecaster(BaseForecaster):
         """
         if getattr(self, "pretrained_ensemble_", None) is None:
             raise ValueError(f"{type(self).__name__}.forecast_panel needs pretrain first.")
-        spec = self.pretrain_spec_
-        if spec.future:
-            raise ValueError(
-                "forecast_panel does not take exogenous X yet; the network was pretrained "
-                "with X: use fit / predict per series."
-            )
-        fh = ForecastingHorizon(np.arange(1, spec.horizon + 1) if fh is None else fh)
-        steps = np.asarray(fh.to_numpy(), dtype=np.int64)
-        if not self._recursive and steps.max() > spec.horizon:
-            raise ValueError(
-                f"{type(self).__name__} was pretrained for {spec.horizon} step(s) ahead; fh "
-                f"reaches {steps.max()}."
-            )
+        fh = ForecastingHorizon(np.arange(1, self.pretrain_horizon_ + 1) if fh is None else fh)
         frame = y.to_frame() if isinstance(y, pd.Series) else y
         check_index(frame, type(self).__name__)
-        keys, cutoffs, windows = last_windows(frame, spec.lookback)
-        path = self._pretrained_model().forecast(windows, None, int(steps.max()))
-        values = path[:, steps - 1].reshape(len(windows) * len(steps), -1)
-        times = [
-            (*key, t)
-            for key, c in zip(keys, cutoffs, strict=True)
-            for t in fh.to_absolute_index(c)
-        ]
+        steps = np.asarray(fh.to_numpy(), dtype=np.int64)
+        model = self._pretrained_model()
+        keys, cutoffs, values = model.forecast_last(frame, steps, type(self).__name__)
+        pairs = zip(keys, cutoffs, strict=True)
+        times = [(*key, t) for key, cutoff in pairs for t in fh.to_absolute_index(cutoff)]
         index = pd.MultiIndex.from_tuples(times, names=frame.index.names)
-        return pd.DataFrame(values, index=index, columns=frame.columns)
+        return pd.DataFrame(values.reshape(len(times), -1), index=index, columns=frame.columns)
 
     # ---- history, pickles, test parameters -------------------------------------------
 
@@ -742,16 +611,16 @@ class LSTMForecaster(BaseForecaster):
         -------
         params : list of dict
         """
+        tiny = {"hidden_size": 4, "max_iter": 2}
         return [
-            {"lookback": 3, "hidden_size": 4, "max_iter": 2, "n_models": 1, "random_state": 0},
+            {**tiny, "lookback": 3, "n_models": 1, "random_state": 0},
             {
+                **tiny,
                 "strategy": "recursive",
                 "lookback": 2,
-                "hidden_size": 3,
-                "max_iter": 2,
                 "n_models": 2,
+                "random_state": 1,
                 "window_scaling": "none",
                 "early_stopping": False,
-                "random_state": 1,
             },
         ]

@@ -8,16 +8,58 @@ rollout, and measures the errors of forecasts from held-out origins for the inte
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sklstm._forecast import baselines as _baselines
+from sklstm._forecast import intervals
 from sklstm._forecast.ensemble import ensemble_forecast
 from sklstm._forecast.normalise import WindowNormaliser
 from sklstm._forecast.rollout import rollout
-from sklstm._forecast.windows import WindowDataset
+from sklstm._forecast.spec import WindowSpec, resolve_lookback
+from sklstm._forecast.windows import WindowDataset, last_windows
 
 # Held-out origins whose errors set the interval widths: the newest ones, at most this many.
 MAX_ORIGINS = 2000
+# After early stopping, every network continues from its best epoch on all windows (the
+# held-out newest ones included) for this share of the best epochs (at least one epoch).
+CONTINUE_FRACTION = 0.1
+
+
+def normalisation_modes(scaling, sp: int, lookback: int, owner: str) -> list[str]:
+    """The window normalisations to train for ``window_scaling=scaling``.
+
+    ``"auto"``: mean and season (mean and last without a season, ``sp == 1``, or with
+    a lookback shorter than one season); ``"both"``: mean and last; the deprecated
+    bools: mean (True) or none (False); any other mode: itself.
+    """
+    if isinstance(scaling, bool):
+        return ["mean" if scaling else "none"]
+    if scaling == "season" and sp > lookback:
+        raise ValueError(
+            f"{owner}(window_scaling='season') needs a lookback of at least one season: "
+            f"sp={sp}, lookback={lookback}. Pass a longer lookback, or window_scaling='auto'."
+        )
+    if scaling == "auto":
+        return ["mean", "season" if 1 < sp <= lookback else "last"]
+    return {"both": ["mean", "last"]}.get(scaling, [scaling])
+
+
+def design(panel, *, lookback, horizon, max_fh, sp, scaling, validation_fraction, owner, what):
+    """The window geometry and the fitted normalisers of a new model on ``panel``.
+
+    ``lookback`` is the parameter (``"auto"`` or an int, resolved on the panel's
+    shortest series, see :func:`resolve_lookback`); returns ``(spec, normalisers)``,
+    one normaliser per mode of :func:`normalisation_modes`.
+    """
+    n_points = int(np.diff(panel.offsets).min())
+    lookback = resolve_lookback(
+        lookback, n_points, horizon, max_fh, owner=owner, what=what, sp=sp, stacklevel=7
+    )
+    spec = WindowSpec(lookback, horizon, panel.n_targets, panel.n_exog)
+    modes = normalisation_modes(scaling, sp, lookback, owner)
+    return spec, fit_normalisers(panel, spec, modes, validation_fraction, sp)
 
 
 def fit_normalisers(panel, spec, modes, validation_fraction, sp=1):
@@ -91,7 +133,45 @@ class ForecastModel:
         dataset = WindowDataset(panel, starts, self.spec, self.normalisers, self.modes, orders)
         self.ensemble.fit_windows(dataset, None, epochs=epochs, warm=True)
 
+    def continuation_epochs(self) -> int:
+        """Epochs of the continuation on all windows: a tenth of the best epochs (>= 1)."""
+        return max(1, math.ceil(CONTINUE_FRACTION * int(self.ensemble.best_epochs_.max())))
+
+    def calibrate(self, Y, Xa, valid, n_steps, *, blend: bool):
+        """Blend weights and interval scale from the held-out origins (``valid`` starts).
+
+        The safety net: the networks lean on the best baseline as far as it beat them
+        on the held-out tail (never measured on windows they trained on); the
+        intervals are measured on the blended errors. Sets ``self.weights``; returns
+        ``(held_out, residual_scale, n_origins)``, ``held_out`` the
+        ``(truth, network, baselines, level)`` of :meth:`held_out`. Without held-out
+        windows the origins are in-sample and the networks stand alone.
+        """
+        first = int(valid[0]) if len(valid) else 0
+        truth, network, base, level = self.held_out(Y, Xa, first, n_steps)
+        weights = {"network": 1.0, **dict.fromkeys(_baselines.NAMES, 0.0)}
+        if blend and len(valid):
+            weights = _baselines.blend_weights(truth, network, base, level)
+        self.weights = weights
+        errors = (truth - _baselines.blend(network, base, weights)) / level[:, None, :]
+        scale, n_origins = intervals.residual_scale(errors)
+        return (truth, network, base, level), scale, n_origins
+
     # ---- forecasting --------------------------------------------------------------
+
+    def forecast_history(self, Y, Xa, future_X, n_steps: int):
+        """Forecasts ``(n_steps, ny)`` after the end of one series, and its window level.
+
+        ``Y`` / ``Xa``: the series' history ``(n, ny)`` / ``(n, nx)`` or None;
+        ``future_X``: the exogenous rows after it (None without X).
+        """
+        lookback = self.spec.lookback
+        past, future = Y[-lookback:], None
+        if Xa is not None:
+            past = np.concatenate([past, Xa[-lookback:]], axis=1)
+            future = future_X[None]
+        path = self.forecast(past[None], future, n_steps)
+        return path[0], self.level(past[None, :, : Y.shape[1]])[0]
 
     def network_forecast(self, past, future):
         """The ensemble's forecast ``(m, horizon, ny)`` of raw windows, in y's units."""
@@ -116,6 +196,28 @@ class ForecastModel:
             horizon=self.spec.horizon,
             recursive=self.recursive,
         )
+
+    def forecast_last(self, frame, steps, owner: str):
+        """Forecasts of ``steps`` (1-based) after the end of every series of a panel.
+
+        ``frame``: a long (instance, time) frame of the targets. Returns ``(keys,
+        cutoffs, values)``: each series' instance key (a tuple) and last time point, and
+        ``values`` ``(n_series, len(steps), ny)``; the networks run once on all the last
+        windows (recursively: once per step).
+        """
+        spec = self.spec
+        if spec.future:
+            raise ValueError(
+                "forecast_panel does not take exogenous X yet; the network was pretrained "
+                "with X: use fit / predict per series."
+            )
+        if not self.recursive and steps.max() > spec.horizon:
+            raise ValueError(
+                f"{owner} was pretrained for {spec.horizon} step(s) ahead; fh reaches "
+                f"{steps.max()}."
+            )
+        keys, cutoffs, windows = last_windows(frame, spec.lookback)
+        return keys, cutoffs, self.forecast(windows, None, int(steps.max()))[:, steps - 1]
 
     def level(self, past_y):
         """The window levels ``(m, ny)`` that interval widths are measured in."""

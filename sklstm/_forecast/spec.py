@@ -45,16 +45,51 @@ class WindowSpec:
         """Rows one training window covers: its past and its targets."""
         return self.lookback + self.horizon
 
+    def check_fits(self, n_points: int, n_targets: int, n_exog: int, horizon: int, owner: str):
+        """Raise unless a series of this shape can be fit by networks of this geometry.
+
+        (A pretrained model: ``fit`` fine-tunes networks whose geometry is fixed.)
+        """
+        if n_targets != self.n_targets:
+            raise ValueError(
+                f"{owner} was pretrained on {self.n_targets} target column(s); fit got "
+                f"{n_targets}."
+            )
+        if n_exog != self.n_exog:
+            raise ValueError(
+                f"{owner}: fit must get exogenous X with the same columns as pretrain (or "
+                "none if pretrain had none)."
+            )
+        if horizon > self.horizon:
+            raise ValueError(
+                f"{owner} was pretrained for {self.horizon} step(s) ahead; fh reaches "
+                f"{horizon}. Pretrain with the longer fh."
+            )
+        if n_points < self.span:
+            raise ValueError(
+                f"{owner} was pretrained with lookback={self.lookback} and a horizon of "
+                f"{self.horizon}; fit needs a series of at least {self.span} time points, "
+                f"got {n_points}."
+            )
+
 
 def resolve_lookback(
-    lookback, n_timepoints: int, horizon: int, max_fh, *, owner: str, what: str, sp: int = 1
+    lookback,
+    n_timepoints: int,
+    horizon: int,
+    max_fh,
+    *,
+    owner: str,
+    what: str,
+    sp: int = 1,
+    stacklevel: int = 2,
 ):
     """The lookback to use: ``"auto"`` covers twice the horizon and two seasons (at least 8).
 
     The lookback is shrunk to ``(n_timepoints - horizon + 1) // 2`` on a series too
     short for it, so that at least half of the windows that would fit with lookback
-    1 remain (a given int shrinks with a ``UserWarning``). ``max_fh`` is the
-    longest requested step (None: 12); ``sp`` the seasonal period.
+    1 remain (a given int shrinks with a ``UserWarning``, raised ``stacklevel`` frames
+    up). ``max_fh`` is the longest requested step (None: 12); ``sp`` the seasonal period.
     """
     n_usable = n_timepoints - horizon + 1  # windows of length 1 that fit
     if n_usable < 2:
@@ -73,7 +108,7 @@ def resolve_lookback(
             f"points, horizon {horizon}); using lookback={limit} instead, so that enough "
             "windows remain to train on.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=stacklevel,
         )
         return limit
     return int(lookback)
