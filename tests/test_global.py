@@ -1,5 +1,6 @@
 """Global models over panels: windows streamed by index, one batched forecast."""
 
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -11,6 +12,7 @@ pytest.importorskip("sktime", reason="LSTMForecaster needs sktime (pip install s
 import torch  # noqa: E402
 
 from sklstm import LSTMForecaster, make_windows  # noqa: E402
+from sklstm._forecast import normalise as _normalise  # noqa: E402
 from sklstm._forecast.ensemble import LSTMEnsemble  # noqa: E402
 from sklstm._forecast.normalise import WindowNormaliser  # noqa: E402
 from sklstm._forecast.spec import WindowSpec  # noqa: E402
@@ -119,6 +121,105 @@ def test_members_read_their_own_normalisation_and_order():
     for rows in seen:
         np.testing.assert_array_equal(np.sort(rows), np.arange(len(starts)))
     assert not np.array_equal(seen[0], seen[1])
+
+
+def _traced_peak(fn):
+    """``(result, peak)``: what ``fn()`` returns and the peak of numpy's traced memory (bytes)."""
+    tracemalloc.start()
+    try:
+        result = fn()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_window_dataset_holds_one_int32_start_per_window():
+    """Shifts and levels are computed batch by batch: nothing else is stored per window."""
+    n, lookback = 300_000, 16
+    Y = 10 + np.random.RandomState(0).normal(size=(n, 1))
+    panel = SeriesPanel.from_arrays([(Y, None)])
+    assert np.shares_memory(panel.values, Y)  # one float64 series: no second copy
+    spec = WindowSpec(lookback, 2, 1)
+    train, valid = panel.split(spec, 0.2, validation=True)
+    assert train.dtype == valid.dtype == panel.stat_starts(lookback).dtype == np.int32
+    norms = {
+        mode: WindowNormaliser.fit(mode, panel.values, 1, spec, train[:1000], train[:1000])
+        for mode in ["mean", "last"]
+    }
+    dataset, peak = _traced_peak(
+        lambda: WindowDataset(panel, train, spec, norms, ["mean", "last"]).subset(slice(None))
+    )
+    # The old dataset kept a float64 level per window and mode, and a shift for "last".
+    assert peak < 0.5 * len(train) * 8, (peak, len(train))
+    assert dataset.starts.dtype == np.int32 and len(dataset) == len(train)
+    # The batch's shifts and levels are those of its windows.
+    rows = np.array([0, 7, len(train) - 1])
+    for mode in ["mean", "last"]:
+        X, _ = dataset.member_arrays(rows, mode)
+        past = Y[train[rows, None] + np.arange(lookback)]
+        np.testing.assert_allclose(
+            X, norms[mode].encode_inputs(past, None, *norms[mode].norms(past))
+        )
+
+
+@pytest.mark.parametrize("mode", ["mean", "last", "season", "none"])
+def test_normaliser_statistics_equal_the_materialised_windows(mode, monkeypatch):
+    """Accumulated over many chunks, the statistics are numpy's over all the windows at once."""
+    monkeypatch.setattr(_normalise, "_CHUNK_VALUES", 64)  # dozens of chunks, uneven ones
+    rng = np.random.RandomState(1)
+    n, ny, lookback, horizon = 500, 2, 12, 3
+    Y = 100 + rng.normal(size=(n, ny)).cumsum(axis=0) * [1, 30]
+    Xa = rng.normal(size=(n, 1)) * 5 - 2
+    panel = SeriesPanel.from_arrays([(Y[:200], Xa[:200]), (Y[200:], Xa[200:])])
+    spec = WindowSpec(lookback, horizon, ny, 1)
+    starts, _ = panel.split(spec, 0.2, validation=False)
+    stat_starts = panel.stat_starts(lookback)
+    norm = WindowNormaliser.fit(mode, panel.values, ny, spec, stat_starts, starts, sp=4)
+    values = panel.values
+    np.testing.assert_allclose(norm.x_loc, values[:, ny:].mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(norm.x_scale, values[:, ny:].std(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(norm.level_floor, np.abs(values[:, :ny]).mean(axis=0) * 1e-3)
+    windows = values[stat_starts[:, None] + np.arange(lookback), :ny]
+    shift, level = norm.norms(windows)
+    if mode == "none":
+        scaled = values[:, :ny]
+    else:
+        scaled = (windows - (0 if shift is None else shift[:, None])) / level[:, None]
+        scaled = scaled.reshape(-1, ny)
+    np.testing.assert_allclose(norm.y_loc, scaled.mean(axis=0), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(norm.y_scale, scaled.std(axis=0), rtol=1e-10)
+    past = values[starts[:, None] + np.arange(lookback), :ny]
+    ahead = values[starts[:, None] + lookback + np.arange(horizon), :ny]
+    shift, level = norm.norms(past)
+    raw = norm._scale_y(ahead, norm.target_shift(past, shift, horizon), level)
+    raw = raw.reshape(len(starts), -1)
+    np.testing.assert_allclose(norm.t_loc, raw.mean(axis=0), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(norm.t_scale, raw.std(axis=0), rtol=1e-10)
+
+
+@pytest.mark.parametrize("mode", ["mean", "last", "none"])
+def test_normaliser_fit_holds_no_full_length_temporary(mode, monkeypatch):
+    """Statistics a chunk at a time: the fit's peak is a few chunks, not the series' size."""
+    monkeypatch.setattr(_normalise, "_CHUNK_VALUES", 2**10)  # 8 KiB per chunk array
+    n, lookback = 100_000, 8
+    rng = np.random.RandomState(0)
+    panel = SeriesPanel.from_arrays([(rng.normal(size=(n, 1)), rng.normal(size=(n, 1)))])
+    spec = WindowSpec(lookback, 2, 1, 1)
+    starts, _ = panel.split(spec, 0.2, validation=False)
+    stat_starts = panel.stat_starts(lookback)
+    _, peak = _traced_peak(
+        lambda: WindowNormaliser.fit(mode, panel.values, 1, spec, stat_starts, starts)
+    )
+    # One full-length float64 column would be 800 KB; a chunk's arrays are 8 KiB each.
+    assert peak < 0.25 * n * 8, peak
+
+
+def test_a_panel_with_exogenous_columns_is_copied_once():
+    rng = np.random.RandomState(0)
+    Y, Xa = rng.normal(size=(200_000, 1)), rng.normal(size=(200_000, 2))
+    panel, peak = _traced_peak(lambda: SeriesPanel.from_arrays([(Y, Xa)]))
+    np.testing.assert_array_equal(panel.values, np.concatenate([Y, Xa], axis=1))
+    assert peak < 1.1 * panel.values.nbytes, (peak, panel.values.nbytes)
 
 
 def test_pretrain_memory_grows_with_points_not_points_times_lookback():

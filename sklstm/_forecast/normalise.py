@@ -11,12 +11,16 @@ channels are then standardised with statistics pooled over all training windows
 (``x_loc``, ``x_scale``), and the network's outputs, one per horizon step and
 target, with the statistics of the training targets (``t_loc``, ``t_scale``).
 This is the one place where targets are standardised.
+
+Every statistic is accumulated a chunk of rows (or windows) at a time, so fitting
+holds no full-length temporary, and the shift and level of a window are always
+computed from the window itself (:meth:`WindowNormaliser.norms`), in training as at
+predict time: nothing is stored per window.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 #: The window normalisations: name -> (divide by the level, subtract the last value).
 MODES = {
@@ -26,8 +30,8 @@ MODES = {
     "none": (False, False),
 }
 
-# Windows processed at once when a statistic is computed over all of them: bounds the
-# temporary memory to about this many float64 values (2 MiB) per array.
+# Rows (or windows) processed at once when a statistic is computed over all of them:
+# bounds the temporary memory to about this many float64 values (2 MiB) per array.
 _CHUNK_VALUES = 2**18
 
 
@@ -35,6 +39,43 @@ def _chunks(n: int, per_item: int):
     size = max(1, _CHUNK_VALUES // max(per_item, 1))
     for first in range(0, n, size):
         yield slice(first, min(first + size, n))
+
+
+class _Moments:
+    """Mean and standard deviation per column, merged a chunk of rows at a time.
+
+    Each chunk's mean and sum of squared deviations are combined with the running ones
+    (Chan, Golub and LeVeque's pairwise update): one pass, as accurate as two.
+    """
+
+    def __init__(self, n_columns: int):
+        self.n = 0
+        self.mean = np.zeros(n_columns)
+        self.m2 = np.zeros(n_columns)
+
+    def add(self, rows: np.ndarray) -> None:
+        k = len(rows)
+        if k == 0:
+            return
+        mean = rows.mean(axis=0)
+        m2 = ((rows - mean) ** 2).sum(axis=0)
+        n = self.n + k
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (k / n)
+        self.m2 = self.m2 + m2 + delta**2 * (self.n * k / n)
+        self.n = n
+
+    def result(self):
+        """``(mean, std)``; zeros for no rows."""
+        return self.mean, np.sqrt(self.m2 / max(self.n, 1))
+
+
+def _column_moments(A: np.ndarray):
+    """``(A.mean(axis=0), A.std(axis=0))`` of a 2-D array, a chunk of rows at a time."""
+    moments = _Moments(A.shape[1])
+    for part in _chunks(len(A), A.shape[1]):
+        moments.add(A[part])
+    return moments.result()
 
 
 def _safe_scale(scale: np.ndarray) -> np.ndarray:
@@ -103,20 +144,24 @@ class WindowNormaliser:
                 f"(sp={sp}); got lookback={spec.lookback}."
             )
         Y = values[:, :n_targets]
-        floor = np.abs(Y).mean(axis=0) * 1e-3
+        total = np.zeros(n_targets)
+        for part in _chunks(len(Y), n_targets):
+            total += np.abs(Y[part]).sum(axis=0)
+        floor = total / max(len(Y), 1) * 1e-3
         floor[~(floor > 0)] = 1.0
         scale_by_level, _ = MODES[mode]
         Xs = values[:, n_targets:] if values.shape[1] > n_targets else None
         x_loc = x_scale = None
         if Xs is not None:
-            x_loc, x_scale = Xs.mean(axis=0), _safe_scale(Xs.std(axis=0))
+            x_loc, x_std = _column_moments(Xs)
+            x_scale = _safe_scale(x_std)
         norm = cls(
             mode, n_targets, floor, np.zeros(n_targets), np.ones(n_targets), x_loc, x_scale, sp=sp
         )
         if scale_by_level:
             norm.y_loc, y_scale = norm._pooled_moments(Y, stat_starts, spec.lookback)
         else:
-            norm.y_loc, y_scale = Y.mean(axis=0), Y.std(axis=0)
+            norm.y_loc, y_scale = _column_moments(Y)
         norm.y_scale = _safe_scale(y_scale)
         norm.t_loc, t_scale = norm._target_moments(Y, target_starts, spec)
         norm.t_scale = _safe_scale(t_scale)
@@ -125,18 +170,15 @@ class WindowNormaliser:
     def norms_at(self, Y, starts, lookback):
         """``(shift, level)``, each ``(len(starts), n_targets)``, of the windows at ``starts``.
 
-        ``shift`` is None when the mode subtracts nothing. Computed in chunks from a
-        sliding-window view of ``Y`` (no window is copied whole).
+        :meth:`norms` of the windows ``Y[s : s + lookback]``, gathered a chunk at a time
+        (``shift`` is None when the mode subtracts nothing).
         """
-        scale_by_level, by_last = MODES[self.mode]
-        shift = Y[starts + lookback - 1] if by_last else None
-        if not scale_by_level:
-            return shift, np.ones((len(starts), Y.shape[1]))
-        view = sliding_window_view(Y, lookback, axis=0)  # (n - L + 1, ny, L), no copy
-        level = np.empty((len(starts), Y.shape[1]))
-        for part in _chunks(len(starts), lookback * Y.shape[1]):
-            level[part] = np.maximum(np.abs(view[starts[part]]).mean(axis=2), self.level_floor)
-        return shift, level
+        parts = [self.norms(past) for past, _ in self._windows(Y, starts, lookback)]
+        if not parts:
+            parts = [self.norms(np.empty((0, lookback, Y.shape[1])))]
+        shifts, levels = zip(*parts, strict=True)
+        shift = None if shifts[0] is None else np.concatenate(shifts)
+        return shift, np.concatenate(levels)
 
     def norms(self, past_y):
         """``(shift, level)`` of windows given as an array ``(m, lookback, n_targets)``."""
@@ -146,42 +188,36 @@ class WindowNormaliser:
             return shift, np.ones((len(past_y), past_y.shape[2]))
         return shift, np.maximum(np.abs(past_y).mean(axis=1), self.level_floor)
 
+    @staticmethod
+    def _windows(Y, starts, lookback: int, horizon: int = 0):
+        """``(past, ahead)``: the windows' rows of ``Y`` and the ``horizon`` rows after
+        them (None for 0), ``(m, rows, columns)``, a chunk of windows at a time."""
+        for part in _chunks(len(starts), (lookback + horizon) * Y.shape[1]):
+            first = starts[part, None]
+            past = Y[first + np.arange(lookback)]
+            yield past, (Y[first + lookback + np.arange(horizon)] if horizon else None)
+
     def _pooled_moments(self, Y, starts, lookback):
-        """Mean and std per column of every window's ``(y - shift) / level``, two passes."""
-        view = sliding_window_view(Y, lookback, axis=0)
-        shift, level = self.norms_at(Y, starts, lookback)
-
-        def scaled(part):
-            w = view[starts[part]]
+        """Mean and std per column of every window's ``(y - shift) / level``."""
+        moments = _Moments(Y.shape[1])
+        for past, _ in self._windows(Y, starts, lookback):
+            shift, level = self.norms(past)
             if shift is not None:
-                w = w - shift[part, :, None]
-            return w / level[part, :, None]
-
-        n = max(len(starts) * lookback, 1)
-        parts = list(_chunks(len(starts), lookback * Y.shape[1]))
-        mean = sum(scaled(p).sum(axis=(0, 2)) for p in parts) / n
-        sq = sum(((scaled(p) - mean[None, :, None]) ** 2).sum(axis=(0, 2)) for p in parts)
-        return mean, np.sqrt(sq / n)
+                past = past - shift[:, None, :]
+            moments.add((past / level[:, None, :]).reshape(-1, Y.shape[1]))
+        return moments.result()
 
     def _target_moments(self, Y, starts, spec):
         """Mean and std of the (normalised) targets per output, over ``starts``' windows."""
         n_out = spec.n_outputs
         if len(starts) == 0:
             return np.zeros(n_out), np.ones(n_out)
-        total, sq = np.zeros(n_out), np.zeros(n_out)
-        for part in _chunks(len(starts), spec.span * Y.shape[1]):
-            total += self._raw_targets(Y, starts[part], spec).sum(axis=0)
-        mean = total / len(starts)
-        for part in _chunks(len(starts), spec.span * Y.shape[1]):
-            sq += ((self._raw_targets(Y, starts[part], spec) - mean) ** 2).sum(axis=0)
-        return mean, np.sqrt(sq / len(starts))
-
-    def _raw_targets(self, Y, starts, spec):
-        past = Y[starts[:, None] + np.arange(spec.lookback)]
-        ahead = Y[starts[:, None] + spec.lookback + np.arange(spec.horizon)]
-        shift, level = self.norms(past)
-        tshift = self.target_shift(past, shift, spec.horizon)
-        return self._scale_y(ahead, tshift, level).reshape(len(starts), -1)
+        moments = _Moments(n_out)
+        for past, ahead in self._windows(Y, starts, spec.lookback, spec.horizon):
+            shift, level = self.norms(past)
+            tshift = self.target_shift(past, shift, spec.horizon)
+            moments.add(self._scale_y(ahead, tshift, level).reshape(len(past), -1))
+        return moments.result()
 
     def target_shift(self, past_y, shift, horizon: int):
         """What each target step is measured from: ``(m, horizon, ny)``, or None for 0.

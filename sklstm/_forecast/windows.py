@@ -1,9 +1,11 @@
 """Series stored once, windows cut by index, batches gathered on demand (private).
 
 A series is a panel of one. The series are stored one after the other in a single
-``(n_points, n_targets + n_exog)`` float64 array; a window is only its start row.
-Datasets gather and normalise the windows of one batch at a time, so training
-memory grows with the number of points, not with points x lookback.
+``(n_points, n_targets + n_exog)`` float64 array; a window is only its start row
+(int32 where the panel has fewer than 2**31 rows). Datasets gather and normalise the
+windows of one batch at a time, their shifts and levels included, so training memory
+grows with the number of points (4 bytes of start per window), not with points x
+lookback.
 """
 
 from __future__ import annotations
@@ -15,6 +17,18 @@ import numpy as np
 import torch
 
 from sklstm._training import TailSplit
+
+
+def index_dtype(n_rows: int) -> type:
+    """The dtype of row numbers into ``n_rows`` rows: int32 where it can hold them, else int64."""
+    return np.int32 if n_rows <= np.iinfo(np.int32).max else np.int64
+
+
+def _join(parts, dtype) -> np.ndarray:
+    """``np.concatenate(parts)``, without the copy when there is one part."""
+    if len(parts) == 1:
+        return np.asarray(parts[0], dtype=dtype)
+    return np.concatenate(parts).astype(dtype, copy=False)
 
 
 class SeriesPanel:
@@ -38,7 +52,9 @@ class SeriesPanel:
         """From a list of ``(Y, Xa)``: targets ``(n, ny)`` and exogenous ``(n, nx)`` or None."""
         blocks = [Y if Xa is None else np.concatenate([Y, Xa], axis=1) for Y, Xa in series]
         offsets = np.cumsum([0] + [len(b) for b in blocks])
-        values = np.ascontiguousarray(np.concatenate(blocks), dtype=np.float64)
+        # One float64 series is stored as it is (read only here): no second copy of it.
+        values = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+        values = np.ascontiguousarray(values, dtype=np.float64)
         return cls(values, offsets, series[0][0].shape[1])
 
     @property
@@ -52,9 +68,15 @@ class SeriesPanel:
     def bounds(self):
         return list(pairwise(self.offsets.tolist()))
 
+    @property
+    def index_dtype(self) -> type:
+        """The dtype of the window starts (:func:`index_dtype` of the number of rows)."""
+        return index_dtype(len(self.values))
+
     def stat_starts(self, lookback: int) -> np.ndarray:
         """Every window start with at least one step after the window."""
-        return np.concatenate([np.arange(a, b - lookback) for a, b in self.bounds()])
+        dtype = self.index_dtype
+        return _join([np.arange(a, b - lookback, dtype=dtype) for a, b in self.bounds()], dtype)
 
     def split(self, spec, validation_fraction, validation: bool):
         """Starts of the training and the held-out windows, chronological per series.
@@ -64,16 +86,15 @@ class SeriesPanel:
         targets overlap the held-out targets, are left out of training: the held-out
         errors are honest.
         """
-        train, valid = [], []
+        dtype, train, valid = self.index_dtype, [], []
         for a, b in self.bounds():
-            m = (b - a) - spec.span + 1
-            starts = np.arange(a, a + max(m, 0))
+            m = max((b - a) - spec.span + 1, 0)  # the windows of this series
             n_val = TailSplit(validation_fraction).n_valid(m) if validation and m >= 2 else 0
             cut = m - n_val
             purge = min(spec.horizon - 1, cut - 1) if n_val else 0
-            train.append(starts[: cut - purge])
-            valid.append(starts[cut:])
-        return np.concatenate(train), np.concatenate(valid)
+            train.append(np.arange(a, a + cut - purge, dtype=dtype))
+            valid.append(np.arange(a + cut, a + m, dtype=dtype))
+        return _join(train, dtype), _join(valid, dtype)
 
 
 class WindowDataset(torch.utils.data.Dataset):
@@ -83,7 +104,9 @@ class WindowDataset(torch.utils.data.Dataset):
     and predicts outputs ``m * K .. (m + 1) * K``; its rows are the windows
     ``(a_m * index + b_m) % n`` of the batch ``index``, with ``a_m`` coprime to ``n``:
     a bijection, so that every member sees every window once per epoch, in its own
-    order. Member ``m`` is normalised by ``normalisers[modes[m]]``.
+    order. Member ``m`` is normalised by ``normalisers[modes[m]]``, with the shift and
+    level of each window computed from the batch's gathered windows (nothing is
+    stored per window but its start).
 
     The interface is the training loop's (:class:`sklstm._training.SequenceDataset`):
     ``__len__``, ``subset(slice)``, ``batch(index)``.
@@ -91,16 +114,11 @@ class WindowDataset(torch.utils.data.Dataset):
 
     def __init__(self, panel, starts, spec, normalisers, modes, orders=None):
         self.panel = panel
-        self.starts = np.asarray(starts, dtype=np.int64)
+        self.starts = np.asarray(starts, dtype=panel.index_dtype)
         self.spec = spec
         self.normalisers = normalisers
         self.modes = list(modes)
         self.orders = [(1, 0)] * len(self.modes) if orders is None else list(orders)
-        Y = panel.Y
-        self._norms = {
-            mode: normalisers[mode].norms_at(Y, self.starts, spec.lookback)
-            for mode in dict.fromkeys(self.modes)
-        }
 
     @staticmethod
     def member_orders(n: int, n_members: int, rng) -> list[tuple[int, int]]:
@@ -120,10 +138,6 @@ class WindowDataset(torch.utils.data.Dataset):
         sub = WindowDataset.__new__(WindowDataset)
         sub.__dict__.update(self.__dict__)
         sub.starts = self.starts[index]
-        sub._norms = {
-            mode: (None if s is None else s[index], level[index])
-            for mode, (s, level) in self._norms.items()
-        }
         sub.orders = [(1, 0)] * len(self.modes)
         return sub
 
@@ -140,10 +154,8 @@ class WindowDataset(torch.utils.data.Dataset):
         future = None
         if spec.future:
             future = values[starts[:, None] + spec.lookback + np.arange(spec.horizon), ny:]
-        shift, level = self._norms[mode]
-        shift = None if shift is None else shift[rows]
-        level = level[rows]
         norm = self.normalisers[mode]
+        shift, level = norm.norms(past[:, :, :ny])  # as at predict time, this batch only
         X = norm.encode_inputs(past, future, shift, level)
         if not targets:
             return X, None
