@@ -241,9 +241,9 @@ def test_pretrain_memory_grows_with_points_not_points_times_lookback():
         run="f.pretrain(y, fh=[1, 2, 3])",
     )
     materialised = 50 * (2000 - 256 - 2) * 256 * 4
-    # The data's copies, the starts, shifts and levels of two normalisations (8-byte values
-    # per window), one batch's activations and torch's first-use buffers (about 25 MiB
-    # here in all); a single materialised copy of the windows would be 85 MiB.
+    # The data's copies, one int32 start per window (shifts and levels are computed per
+    # batch), one batch's activations and torch's first-use buffers (about 19 MiB here in
+    # all); a single materialised copy of the windows would be 85 MiB.
     assert usage["growth"] < 0.5 * materialised, (usage["growth"] / 2**20, materialised / 2**20)
 
 
