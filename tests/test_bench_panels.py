@@ -99,6 +99,22 @@ def test_bench_panels_runs_resumes_and_rebuilds(bench, tmp_path, capsys):
     capsys.readouterr()
     assert tables((tmp_path / "again.md").read_text()) == tables(text)
 
+    # a second seed refits the networks only (the baselines are kept) and adds the seed table
+    bench.main(["--resume", *common, "--seed", "1"], loaded=loaded)
+    second = capsys.readouterr().out
+    assert "4 stages (1 already in" in second
+    assert "#### Seeds 0, 1: geometric mean MASE per panel" in second
+    per_seed = [line for line in tables(second) if line.startswith("| pretrain + fine-tune, seed")]
+    assert len(per_seed) == 2
+    for seed, line in enumerate(per_seed):
+        tuned = [
+            r["mase"]
+            for r in bench.read_rows(str(out))
+            if r["model"] == bench.FINE_TUNED and r["seed"] == seed
+        ]
+        assert len(tuned) == N_SERIES
+        assert line.startswith(f"| pretrain + fine-tune, seed {seed} | {bench.gmean(tuned):.3f} |")
+
 
 def test_bench_panels_refuses_origin_1_and_unknown_panels(bench, capsys):
     loaded, _ = synthetic_panel()
