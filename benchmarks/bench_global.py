@@ -15,6 +15,9 @@ by each network (and the best epoch with early stopping), pretrain and forecast 
 µs per point, µs per point per network-epoch (the unit of work: one network, one pass over
 the windows) and the peak RSS increase.
 
+``pretrain`` CPU seconds (user + system of the process, one thread) are printed next to
+the wall-clock seconds: on a shared machine they leave out the time spent waiting for a core.
+
 ``--git-rev REV`` measures the package as committed at REV too (``git archive`` of
 ``sklstm/`` into a temp folder, put first on ``PYTHONPATH``), with that revision's own
 defaults, at the same panel sizes, interleaved with the current code size by size so that
@@ -95,6 +98,12 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process so far: what a loaded machine's wait leaves out."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def network_epochs(forecaster) -> tuple[list[int], list[int] | None]:
     """(epochs run, best epoch or None) of each pretrained network, old layout or new."""
     import numpy as np
@@ -143,11 +152,11 @@ def worker(config: dict) -> dict:
     panel = make_panel(config["series"], config["points"], seed=config["series"])
     base_rss = rss_mib()
     forecaster = LSTMForecaster(**params)
-    start = time.perf_counter()
+    cpu_start, start = cpu_seconds(), time.perf_counter()
     forecaster.pretrain(panel, fh=fh)
     if str(params.get("device", "cpu")).startswith("cuda"):
         torch.cuda.synchronize()
-    fit_s = time.perf_counter() - start
+    fit_s, cpu_s = time.perf_counter() - start, cpu_seconds() - cpu_start
     start = time.perf_counter()
     forecast = forecaster.forecast_panel(panel, fh=fh)
     predict_s = time.perf_counter() - start
@@ -159,6 +168,7 @@ def worker(config: dict) -> dict:
         "version": sklstm.__version__,
         "lookback": int(forecaster.pretrain_lookback_),
         "fit_s": fit_s,
+        "cpu_s": cpu_s,
         "predict_s": predict_s,
         "epochs": epochs,
         "best_epochs": best,
@@ -234,7 +244,7 @@ def parse_set(items: list[str]) -> dict:
 
 def cell(row: dict | None, key: str, fmt: str, limit: float) -> str:
     if row is None:
-        return f"> {limit:.0f} s" if key == "fit_s" else "-"
+        return f"> {limit:.0f} s" if key == "fit_cpu" else "-"
     return format(row[key], fmt)
 
 
@@ -324,11 +334,11 @@ def main(argv=None) -> None:
             print(f"# {name}, {n_series} series: {status} ({took:.0f} s in all)", flush=True)
 
     print(
-        "\n| code | series | points | lookback | epochs per network (best) | pretrain s "
-        "| µs/point | µs/point/network-epoch | forecast s | peak RSS increase MiB |"
-        + (" before / after µs/point |" if args.git_rev else "")
+        "\n| code | series | points | lookback | epochs per network (best) | pretrain s (CPU s) "
+        "| µs/point | µs/point/network-epoch | CPU µs/point/network-epoch | forecast s "
+        "| peak RSS increase MiB |" + (" before / after µs/point (CPU) |" if args.git_rev else "")
     )
-    print("|" + "---|" * (11 if args.git_rev else 10))
+    print("|" + "---|" * (12 if args.git_rev else 11))
     for n_series in args.sizes:
         n_points = n_series * args.points
         for name, *_ in sides:
@@ -336,13 +346,16 @@ def main(argv=None) -> None:
             if row is not None:
                 row["us_point"] = 1e6 * row["fit_s"] / n_points
                 row["us_point_epoch"] = row["us_point"] / sum(row["epochs"])
+                row["cpu_us_point_epoch"] = 1e6 * row["cpu_s"] / n_points / sum(row["epochs"])
+                row["fit_cpu"] = f"{row['fit_s']:.1f} ({row['cpu_s']:.1f})"
                 epochs = "+".join(map(str, row["epochs"]))
                 if row["best_epochs"]:
                     epochs += " (" + "+".join(map(str, row["best_epochs"])) + ")"
             line = (
                 f"| {name} | {n_series} | {n_points:,} | {cell(row, 'lookback', 'd', 0)} "
-                f"| {'-' if row is None else epochs} | {cell(row, 'fit_s', '.1f', args.limit)} "
-                f"| {cell(row, 'us_point', '.0f', 0)} | {cell(row, 'us_point_epoch', '.2f', 0)} "
+                f"| {'-' if row is None else epochs} | {cell(row, 'fit_cpu', 's', args.limit)} "
+                f"| {cell(row, 'us_point', '.0f', 0)} | {cell(row, 'us_point_epoch', '.1f', 0)} "
+                f"| {cell(row, 'cpu_us_point_epoch', '.1f', 0)} "
                 f"| {cell(row, 'predict_s', '.3f', 0)} "
                 f"| {cell(row, 'peak_rss_increase_mib', '.1f', 0)} |"
             )
@@ -353,7 +366,8 @@ def main(argv=None) -> None:
                     if before is None:  # cut at the limit: the speed-up is at least
                         ratio = f"> {args.limit / row['fit_s']:.1f}"
                     else:
-                        ratio = f"{before['fit_s'] / row['fit_s']:.1f}"
+                        wall, cpu = before["fit_s"] / row["fit_s"], before["cpu_s"] / row["cpu_s"]
+                        ratio = f"{wall:.1f} ({cpu:.1f})"
                 line += f" {ratio} |"
             print(line)
     for name, *_ in sides:
@@ -361,9 +375,11 @@ def main(argv=None) -> None:
         if all(r is not None for r in rows) and len(rows) > 1:
             per_point = rows[-1]["us_point"] / rows[0]["us_point"]
             per_epoch = rows[-1]["us_point_epoch"] / rows[0]["us_point_epoch"]
+            cpu_epoch = rows[-1]["cpu_us_point_epoch"] / rows[0]["cpu_us_point_epoch"]
             print(
                 f"# {name}, largest / smallest panel: µs/point {per_point:.2f}, "
-                f"µs/point/network-epoch {per_epoch:.2f} (1.00 = linear in the points)"
+                f"µs/point/network-epoch {per_epoch:.2f}, CPU µs/point/network-epoch "
+                f"{cpu_epoch:.2f} (1.00 = linear in the points)"
             )
     sys.stdout.flush()
 
