@@ -95,7 +95,7 @@ class LSTMForecaster(BaseForecaster):
         The value used is ``sp_``.
     blend_baselines : bool, default=True
         The safety net. With ``early_stopping=True``, the networks' forecasts from the
-        held-out origins are scored against the seasonal-naive, naive and drift
+        held-out origins are scored against the seasonal-naive, naive, drift and theta
         forecasts from the same windows, at the same horizons; the networks are then
         blended with the best of these baselines by inverse mean squared error
         (``baseline_weights_``): a network no better than a baseline on data it did
@@ -155,9 +155,12 @@ class LSTMForecaster(BaseForecaster):
         The seasonal period used.
     baseline_weights_ : dict of str to float
         The blend of the forecast: ``"network"`` (the ensemble's average) and each
-        baseline (``"seasonal_naive"``, ``"naive"``, ``"drift"``: the value one
-        season before, the last value, the line through the window's first and last
-        values); the weights sum to 1, and at most one baseline is above 0.
+        baseline (``"seasonal_naive"``, ``"naive"``, ``"drift"``, ``"theta"``: the value
+        one season before, the last value, the line through the window's first and last
+        values, and the theta method on the window: classical multiplicative
+        deseasonalisation when the window holds two seasons and is positive, exponential
+        smoothing with alpha 0.5 plus half the least-squares trend); the weights sum to
+        1, and at most one baseline is above 0.
         ``{"network": 1.0, ...}`` with ``blend_baselines=False`` or without a
         held-out tail.
     best_epochs_ : ndarray of shape (n_networks,)

@@ -43,6 +43,14 @@ def _random_walk(n=120, seed=3):
     return pd.Series(_f32(100 + np.cumsum(rng.normal(0, 1, n))), index=index)
 
 
+def _trend_season(n=120, seed=5):
+    """A multiplicative season on a linear trend: the theta baseline's home ground."""
+    rng = np.random.RandomState(seed)
+    t = np.arange(n)
+    values = (100 + 0.5 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12)) + rng.normal(0, 0.3, n)
+    return pd.Series(_f32(values), index=pd.period_range("2000-01", periods=n, freq="M"))
+
+
 def _exog(y, n_ahead, seed=4):
     rng = np.random.RandomState(seed)
     index = pd.period_range(y.index[0], periods=len(y) + n_ahead, freq=y.index.freq)
@@ -103,6 +111,7 @@ def _cases():
     add("exog-recursive", exog_rec, n_steps=6, X_future=X_future)
     add("random-walk-blend", _forecaster(lookback=12).fit(_random_walk(), fh=FH))
     add("no-blend", _forecaster(blend_baselines=False).fit(y, fh=FH))
+    add("theta-blend", _forecaster(lookback=24).fit(_trend_season(), fh=FH))
     for peephole in ("none", "full"):
         add(f"peephole-{peephole}", _forecaster(peephole=peephole).fit(y, fh=FH))
     add("two-layers", _forecaster(num_layers=2, window_scaling="mean").fit(y, fh=FH))
@@ -188,6 +197,7 @@ CASE_NAMES = [
     "exog-recursive",
     "random-walk-blend",
     "no-blend",
+    "theta-blend",
     "peephole-none",
     "peephole-full",
     "two-layers",
@@ -220,6 +230,8 @@ def test_the_blend_is_exercised(exported):
     assert 0.0 < weights["random-walk-blend"]["network"] < 1.0
     assert max(weights["random-walk-blend"][k] for k in ("seasonal_naive", "naive", "drift")) > 0
     assert weights["no-blend"]["network"] == 1.0
+    # the theta baseline (deseasonalised: lookback 24 = two seasons) is in a graph too
+    assert weights["theta-blend"]["theta"] > 0.5, weights["theta-blend"]
 
 
 def test_graph_structure(exported):
@@ -256,3 +268,33 @@ def test_clear_errors():
     vectorized = _forecaster(lookback=6, max_iter=1).fit(panel, fh=FH)
     with pytest.raises(ValueError, match="forecasters_"):
         to_onnx(vectorized)
+
+
+@pytest.mark.parametrize(
+    ("L", "sp", "ny", "n_steps"),
+    [(36, 12, 1, 18), (24, 12, 2, 12), (16, 4, 2, 8), (20, 1, 1, 6), (15, 7, 1, 30)],
+)
+def test_theta_graph_matches_the_numpy_baseline(L, sp, ny, n_steps):
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+
+    from sklstm._forecast.baselines import theta_forecast
+    from sklstm._onnx._forecaster import _theta
+    from sklstm._onnx._graph import GraphBuilder
+
+    g = GraphBuilder()
+    out = _theta(g, "y", L, n_steps, sp)
+    model = g.model(
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [L, ny])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [n_steps, ny])],
+        opset=13,
+    )
+    rng = np.random.RandomState(L)
+    t = np.arange(L)[:, None]
+    y = _f32(50 + 0.3 * t + 5 * np.sin(2 * np.pi * t / max(sp, 2)) + rng.rand(L, ny))
+    if ny == 2:
+        y[:, 1] -= 60  # a column with values <= 0 keeps indices of 1
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"y": y.astype(np.float32)})[0]
+    want = theta_forecast(y[None], n_steps, sp)[0]
+    assert np.abs(got - want).max() / np.abs(want).max() <= TOL

@@ -1,10 +1,11 @@
 """Simple baselines from a window, and the weights that blend them with the networks.
 
 (Private.) The safety net of the forecaster: on the held-out tail the networks'
-forecasts are scored against the seasonal-naive, naive and drift forecasts made
+forecasts are scored against the seasonal-naive, naive, drift and theta forecasts made
 from the same windows, at the same horizons; the networks are then blended with the
 best of them by inverse mean squared error (Bates & Granger), so that a network that
 is no better than a baseline on data it did not train on leans on that baseline.
+Every baseline reads the window only, so an exported graph computes it too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,80 @@ from __future__ import annotations
 import numpy as np
 
 #: The baselines, in the order of ``baseline_weights_``.
-NAMES = ("seasonal_naive", "naive", "drift")
+NAMES = ("seasonal_naive", "naive", "drift", "theta")
+#: The smoothing constant of the theta baseline's exponential smoothing.
+THETA_ALPHA = 0.5
+
+
+def moving_average_weights(sp: int) -> np.ndarray:
+    """The centred moving average of classical decomposition: ``2 x sp`` for an even ``sp``."""
+    if sp % 2 == 0:
+        return np.r_[0.5, np.ones(sp - 1), 0.5] / sp
+    return np.ones(sp) / sp
+
+
+def theta_weights(L: int, n_steps: int, alpha: float = THETA_ALPHA):
+    """Linear parts of the theta forecast of a (deseasonalised) window of ``L`` rows.
+
+    Returns ``(level, slope, ahead)``: row vectors ``(L,)`` whose products with the
+    window are its simple-exponential-smoothing level (started at the first row) and
+    its least-squares slope per row, and the multipliers ``(n_steps,)`` of half the
+    slope per step ahead (Hyndman & Billah's form of the theta method).
+    """
+    t = np.arange(L)
+    level = alpha * (1 - alpha) ** (L - 1 - t)
+    level[0] = (1 - alpha) ** (L - 1)
+    centred = t - t.mean()
+    slope = centred / np.sum(centred**2) if L >= 2 else np.zeros(L)
+    steps = np.arange(1, n_steps + 1)
+    ahead = 0.5 * (steps - 1 + 1 / alpha - (1 - alpha) ** L / alpha)
+    return level, slope, ahead
+
+
+def seasonal_indices(past_y, sp: int):
+    """Multiplicative seasonal indices ``(m, sp, ny)`` of windows ``(m, L, ny)``, or None.
+
+    Classical decomposition: the ratio of each row to the centred moving average,
+    averaged by position in the season (position ``j`` holds the rows ``r`` with
+    ``r % sp == j``) and normalised to mean 1. None without a season or with fewer than
+    two seasons in the window; 1 for a window (and column) with a value <= 0.
+    """
+    m, L, ny = past_y.shape
+    if sp <= 1 or L < 2 * sp:
+        return None
+    k = len(moving_average_weights(sp))  # the rows one moving average spans
+    off, n_trend = (k - 1) // 2, L - k + 1
+    total = np.concatenate([np.zeros((m, 1, ny)), np.cumsum(past_y, axis=1)], axis=1)
+    trend = total[:, k:] - total[:, :n_trend]  # the sum of each span of k rows
+    if sp % 2 == 0:  # the end rows of a 2 x sp average count half
+        trend = trend - 0.5 * (past_y[:, :n_trend] + past_y[:, k - 1 :])
+    trend = trend / sp
+    positive = np.all(past_y > 0, axis=1, keepdims=True)
+    ratio = past_y[:, off : off + n_trend] / np.where(positive, trend, 1.0)
+    position = (np.arange(n_trend) + off) % sp
+    index = np.stack([ratio[:, position == j].mean(axis=1) for j in range(sp)], axis=1)
+    index = index / index.mean(axis=1, keepdims=True)
+    return np.where(positive, index, 1.0)
+
+
+def theta_forecast(past_y, n_steps: int, sp: int) -> np.ndarray:
+    """The theta method on each window: ``(m, n_steps, ny)``.
+
+    Deseasonalise by :func:`seasonal_indices` (when the window holds two seasons and is
+    positive), smooth exponentially (``THETA_ALPHA``), add half the least-squares
+    trend, reseasonalise.
+    """
+    m, L, ny = past_y.shape
+    index = seasonal_indices(past_y, sp)
+    rows = np.arange(L)
+    z = past_y if index is None else past_y / index[:, rows % sp]
+    level_w, slope_w, ahead = theta_weights(L, n_steps)
+    level = np.einsum("l,mln->mn", level_w, z)
+    slope = np.einsum("l,mln->mn", slope_w, z)
+    path = level[:, None, :] + slope[:, None, :] * ahead[None, :, None]
+    if index is not None:
+        path = path * index[:, (L - 1 + np.arange(1, n_steps + 1)) % sp]
+    return path
 
 
 def baseline_forecasts(past_y, n_steps: int, sp: int) -> dict:
@@ -22,7 +96,8 @@ def baseline_forecasts(past_y, n_steps: int, sp: int) -> dict:
       left out for ``sp == 1`` or a shorter window);
     - ``naive``: the window's last value;
     - ``drift``: the straight line through the window's first and last values, carried
-      on (needs ``L >= 2``).
+      on (needs ``L >= 2``);
+    - ``theta``: the theta method on the window (:func:`theta_forecast`; needs ``L >= 2``).
     """
     m, L, ny = past_y.shape
     steps = np.arange(n_steps)
@@ -34,6 +109,7 @@ def baseline_forecasts(past_y, n_steps: int, sp: int) -> dict:
     if L >= 2:
         slope = (past_y[:, -1, :] - past_y[:, 0, :]) / (L - 1)
         out["drift"] = last + slope[:, None, :] * (steps + 1)[None, :, None]
+        out["theta"] = theta_forecast(past_y, n_steps, sp)
     return out
 
 

@@ -23,13 +23,14 @@ import numpy as np
 from onnx import TensorProto, helper
 from sklearn.exceptions import NotFittedError
 
+from sklstm._forecast.baselines import moving_average_weights, theta_weights
 from sklstm._forecast.normalise import MODES
 from sklstm._onnx._graph import GraphBuilder, _f32, _ints, sequence_to_vector
 from sklstm._onnx._steps import module_weights
 
 __all__ = ["check_forecaster", "write_forecaster"]
 
-_BASELINES = ("seasonal_naive", "naive", "drift")
+_BASELINES = ("seasonal_naive", "naive", "drift", "theta")
 
 
 def check_forecaster(forecaster, n_steps):
@@ -242,7 +243,49 @@ def _baselines(g, y, lookback, n_steps, sp):
         slope = g.op("Div", [slope, g.const(_f32(lookback - 1), "run")], "slope")
         ahead = g.op("Mul", [slope, g.const(_f32((steps + 1)[:, None]), "ahead")], "climb")
         out["drift"] = g.op("Add", [last, ahead], "drift")
+        out["theta"] = _theta(g, y, lookback, n_steps, sp)
     return out
+
+
+def _theta(g, y, L, n_steps, sp):
+    """``theta_forecast`` of the window ``y`` ``(L, ny)``: ``(n_steps, ny)``.
+
+    The moving average, the averages by season position, the smoothing and the slope
+    are products with constant matrices; ``Where`` keeps the indices at 1 for a column
+    with a value <= 0 (as ``seasonal_indices``).
+    """
+    z, index, rows = y, None, np.arange(L)
+    if 1 < sp and L >= 2 * sp:
+        w = moving_average_weights(sp)
+        k = len(w)
+        off, n_trend = (k - 1) // 2, L - k + 1
+        average = np.zeros((n_trend, L))
+        for t in range(n_trend):
+            average[t, t : t + k] = w
+        trend = g.op("MatMul", [g.const(_f32(average), "moving_average"), y], "trend")
+        below = g.op("Cast", [g.op("LessOrEqual", [y, g.const(_f32(0.0), "zero")])], to=1)
+        n_below = g.op("ReduceSum", [below, _ints(g, [0])], "n_below", keepdims=1)
+        positive = g.op("Equal", [n_below, g.const(_f32(0.0), "none")], "positive")
+        one = g.const(_f32(1.0), "one")
+        safe = g.op("Where", [positive, trend, one], "safe_trend")
+        ratio = g.op("Div", [_rows(g, y, off, off + n_trend), safe], "ratio")
+        position = (np.arange(n_trend) + off) % sp
+        by_position = np.stack([(position == j) / np.sum(position == j) for j in range(sp)])
+        index = g.op("MatMul", [g.const(_f32(by_position), "by_position"), ratio], "season")
+        mean = g.op("MatMul", [g.const(_f32(np.full((1, sp), 1 / sp)), "mean"), index])
+        index = g.op("Where", [positive, g.op("Div", [index, mean]), one], "season_index")
+        at_rows = g.const((rows % sp).astype(np.int64), "row_positions")
+        z = g.op("Div", [y, g.op("Gather", [index, at_rows])], "deseasonalised")
+    level_w, slope_w, ahead = theta_weights(L, n_steps)
+    level = g.op("MatMul", [g.const(_f32(level_w[None]), "smoothing"), z], "level")
+    slope = g.op("MatMul", [g.const(_f32(slope_w[None]), "least_squares"), z], "slope")
+    trend = g.op("Mul", [slope, g.const(_f32(ahead[:, None]), "theta_ahead")])
+    path = g.op("Add", [level, trend], "theta")
+    if index is not None:
+        future = ((L - 1 + np.arange(1, n_steps + 1)) % sp).astype(np.int64)
+        factors = g.op("Gather", [index, g.const(future, "future_positions")])
+        path = g.op("Mul", [path, factors], "theta")
+    return path
 
 
 def write_forecaster(g, forecaster, n_steps: int):

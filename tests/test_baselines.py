@@ -1,0 +1,79 @@
+"""The baselines of the forecaster's safety net, against direct loop implementations."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from sklstm._forecast import baselines
+
+
+def _theta_loop(y, n_steps, sp, alpha=baselines.THETA_ALPHA):
+    """The theta method written out step by step (classical decomposition, SES, drift)."""
+    y = np.asarray(y, dtype=float)
+    L = len(y)
+    index = np.ones(max(sp, 1))
+    if sp > 1 and L >= 2 * sp and np.all(y > 0):
+        k = sp + 1 if sp % 2 == 0 else sp
+        w = np.ones(k) / sp
+        if sp % 2 == 0:
+            w[0] = w[-1] = 0.5 / sp
+        ratios = {j: [] for j in range(sp)}
+        for t in range(L - k + 1):
+            centre = t + (k - 1) // 2
+            ratios[centre % sp].append(y[centre] / np.dot(w, y[t : t + k]))
+        index = np.array([np.mean(ratios[j]) for j in range(sp)])
+        index = index / index.mean()
+    z = y / index[np.arange(L) % len(index)]
+    level = z[0]
+    for t in range(1, L):
+        level = alpha * z[t] + (1 - alpha) * level
+    slope = np.polyfit(np.arange(L), z, 1)[0]
+    out = []
+    for s in range(1, n_steps + 1):
+        f = level + 0.5 * slope * (s - 1 + 1 / alpha - (1 - alpha) ** L / alpha)
+        out.append(f * index[(L - 1 + s) % len(index)])
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    ("L", "sp", "n_steps"), [(36, 12, 18), (24, 12, 30), (16, 4, 8), (20, 1, 6), (15, 7, 9)]
+)
+def test_theta_matches_the_step_by_step_method(L, sp, n_steps):
+    rng = np.random.RandomState(L + sp)
+    t = np.arange(L)
+    windows = [
+        50 + 0.4 * t + 6 * np.sin(2 * np.pi * t / max(sp, 2)) + rng.rand(L),
+        rng.normal(0, 1, L),  # values <= 0: no deseasonalisation
+        100 * (1 + 0.2 * np.cos(2 * np.pi * t / max(sp, 2))) + rng.rand(L),
+    ]
+    past = np.stack(windows)[:, :, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division warnings on non-positive windows
+        got = baselines.theta_forecast(past, n_steps, sp)
+    want = np.stack([_theta_loop(w, n_steps, sp) for w in windows])[:, :, None]
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_theta_continues_a_pure_multiplicative_season_exactly():
+    sp, L = 12, 36
+    season = 1 + 0.3 * np.sin(2 * np.pi * np.arange(sp) / sp)
+    y = 200 * season[np.arange(L + 12) % sp]
+    got = baselines.theta_forecast(y[None, :L, None], 12, sp)[0, :, 0]
+    np.testing.assert_allclose(got, y[L:], rtol=1e-9)
+    # without the season, the same window is forecast as a smoothed level: not the season
+    flat = baselines.theta_forecast(y[None, :L, None], 12, 1)[0, :, 0]
+    assert np.abs(flat - y[L:]).max() > 10
+
+
+def test_theta_is_a_baseline_of_the_blend():
+    rng = np.random.RandomState(0)
+    past = 10 + rng.rand(5, 24, 2)
+    out = baselines.baseline_forecasts(past, 6, 12)
+    assert set(out) == set(baselines.NAMES)
+    assert out["theta"].shape == (5, 6, 2)
+    # the blend can pick theta when it is the best on the held-out origins
+    truth = out["theta"] + 0.01 * rng.normal(size=out["theta"].shape)
+    network = truth + rng.normal(size=truth.shape)
+    weights = baselines.blend_weights(truth, network, out, np.ones((5, 2)))
+    assert weights["theta"] > 0.9 and sum(weights.values()) == pytest.approx(1.0)
