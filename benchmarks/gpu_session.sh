@@ -58,7 +58,7 @@ run "${PROFILE_LIMIT:-20}" bench_kernels_profile.log \
 run "${TRAINING_LIMIT:-60}" bench_training_cuda.log \
   python3 benchmarks/bench_training.py --device cuda --repeats 3 --epochs 2 \
   --json "$OUT/training_gpu.json"
-run "${GLOBAL_LIMIT:-50}" bench_global_cuda.log python3 benchmarks/bench_global.py --device cuda
+run "${GLOBAL_LIMIT:-50}" bench_global_cuda.log python3 benchmarks/bench_global.py --quick --device cuda
 run "${TESTS_LIMIT:-110}" pytest_cuda.log \
   python3 -m pytest -q -p no:cacheprovider --durations=10 tests/nn tests/test_regressor.py \
   tests/test_persistence_fixture.py tests/test_common.py --ignore=tests/nn/test_triton_compile.py

@@ -183,6 +183,10 @@ class LSTMForecaster(BaseForecaster):
         ``pretrain_horizon_``.
     n_pretrain_series_ : int
         After :meth:`pretrain`: the number of series pretrained on (all calls).
+    pretrain_baseline_weights_ : dict of str to float
+        After :meth:`pretrain`: the blend of :meth:`forecast_panel` (as
+        ``baseline_weights_``), scored on the held-out origins of all the series of the
+        last pretrain call together.
 
     See Also
     --------
@@ -493,16 +497,29 @@ class LSTMForecaster(BaseForecaster):
         spec, normalisers, sp = self._design(panel, fh, y.index.levels[-1], what)
         rng = check_random_state(self.random_state)
         model = self._model(list(normalisers), normalisers, spec, sp, rng)
-        self._train(model, panel, rng, start=True)
+        valid = self._train(model, panel, rng, start=True)
+        self._pretrain_calibrate(model, panel, valid, fh)
         self.pretrained_ensemble_, self.pretrain_normalisers_ = model.ensemble, normalisers
         self.pretrain_modes_, self.pretrain_spec_, self.pretrain_sp_ = model.modes, spec, sp
         self.pretrain_lookback_, self.pretrain_horizon_ = spec.lookback, spec.horizon
         self.n_pretrain_series_ = len(panel.offsets) - 1
         return self
 
+    def _pretrain_calibrate(self, model, panel, valid, fh):
+        """The safety net of ``forecast_panel``: blend weights pooled over the panel."""
+        spec = model.spec
+        n_steps = spec.lookback if self._recursive else spec.horizon
+        if self._recursive and fh is not None:
+            n_steps = int(self._relative_steps(fh).max())
+        blend = self.blend_baselines and len(valid) > 0
+        self.pretrain_baseline_weights_ = model.calibrate_panel(panel, valid, n_steps, blend=blend)
+
     def _pretrained_model(self):
         args = (self.pretrained_ensemble_, self.pretrain_normalisers_, self.pretrain_modes_)
-        return ForecastModel(*args, self.pretrain_spec_, self._recursive, self.pretrain_sp_)
+        weights = getattr(self, "pretrain_baseline_weights_", None)
+        return ForecastModel(
+            *args, self.pretrain_spec_, self._recursive, self.pretrain_sp_, weights
+        )
 
     def _pretrain_update(self, y, X=None, fh=None):
         if getattr(self, "pretrained_ensemble_", None) is None:
@@ -510,7 +527,8 @@ class LSTMForecaster(BaseForecaster):
         check_index(y, type(self).__name__)
         panel = SeriesPanel.from_arrays(panel_arrays(y, X, type(self).__name__))
         rng = check_random_state(self.random_state)
-        self._train(self._pretrained_model(), panel, rng, start=False)
+        model = self._pretrained_model()
+        self._pretrain_calibrate(model, panel, self._train(model, panel, rng, start=False), fh)
         self.n_pretrain_series_ += len(panel.offsets) - 1
         return self
 
@@ -519,7 +537,8 @@ class LSTMForecaster(BaseForecaster):
 
         The last ``pretrain_lookback_`` points of each series are stacked into one
         batch and go through the networks in one call (``"recursive"``: one call per
-        step, each over all series). No fine-tuning: the fast path for many series;
+        step, each over all series), then blended with the baselines by
+        ``pretrain_baseline_weights_``. No fine-tuning: the fast path for many series;
         ``fit`` / ``predict`` on a panel instead fine-tunes series by series.
 
         Parameters

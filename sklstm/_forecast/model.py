@@ -157,6 +157,33 @@ class ForecastModel:
         scale, n_origins = intervals.residual_scale(errors)
         return (truth, network, base, level), scale, n_origins
 
+    def calibrate_panel(self, panel, valid, n_steps: int, *, blend: bool) -> dict:
+        """Blend weights from the held-out origins of every series of a panel, pooled.
+
+        As :meth:`calibrate` (``valid``: the held-out window starts of
+        :meth:`SeriesPanel.split`), with every series' origins scored together (at most
+        ``MAX_ORIGINS // n_series`` newest ones per series, at least one). Sets and
+        returns ``self.weights``.
+        """
+        weights = {"network": 1.0, **dict.fromkeys(_baselines.NAMES, 0.0)}
+        cap = max(1, MAX_ORIGINS // (len(panel.offsets) - 1))
+        ny, parts = self.spec.n_targets, []
+        for a, b in panel.bounds() if blend else []:
+            mine = valid[(valid >= a) & (valid < b)]
+            if len(mine):
+                Y, X = panel.values[a:b, :ny], panel.values[a:b, ny:] if panel.n_exog else None
+                parts.append(self.held_out(Y, X, int(mine[0]) - a, n_steps, max_origins=cap))
+        if parts:
+            truth, network, level = (np.concatenate([p[i] for p in parts]) for i in (0, 1, 3))
+            base = {
+                name: np.concatenate([p[2][name] for p in parts])
+                for name in parts[0][2]
+                if all(name in p[2] for p in parts)
+            }
+            weights = _baselines.blend_weights(truth, network, base, level)
+        self.weights = weights
+        return weights
+
     # ---- forecasting --------------------------------------------------------------
 
     def forecast_history(self, Y, Xa, future_X, n_steps: int):
@@ -223,14 +250,14 @@ class ForecastModel:
         """The window levels ``(m, ny)`` that interval widths are measured in."""
         return self.normalisers[self.modes[0]].norms(past_y)[1]
 
-    def held_out(self, Y, Xa, first: int, n_steps: int | None):
+    def held_out(self, Y, Xa, first: int, n_steps: int | None, max_origins: int = MAX_ORIGINS):
         """Forecasts from origins ``first ..``: truth, networks, baselines, levels.
 
         Returns ``(truth, network, baselines, level)``: arrays ``(n_origins, n_steps,
         ny)`` (truth NaN past the data), a dict of baseline forecasts of that shape,
         and the window levels ``(n_origins, ny)``.
 
-        The origins are window starts from ``first`` on (the newest :data:`MAX_ORIGINS`);
+        The origins are window starts from ``first`` on (the newest ``max_origins``);
         an origin near the end has NaN for the steps with no truth. Without exogenous
         data (or recursively), origins closer to the end than the horizon also count.
         ``n_steps`` None: the horizon (recursive: up to ``lookback`` steps).
@@ -242,7 +269,7 @@ class ForecastModel:
         if n_steps is None:
             n_steps = max(1, min(spec.lookback, n_origins - first)) if self.recursive else None
             n_steps = n_steps or spec.horizon
-        starts = np.arange(max(first, n_origins - MAX_ORIGINS), n_origins)
+        starts = np.arange(max(first, n_origins - max_origins), n_origins)
         values = Y if Xa is None else np.concatenate([Y, Xa], axis=1)
         past = values[starts[:, None] + np.arange(spec.lookback)]
         future = None
