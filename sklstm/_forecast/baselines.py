@@ -69,7 +69,7 @@ def seasonal_indices(past_y, sp: int):
     return np.where(positive, index, 1.0)
 
 
-def theta_forecast(past_y, n_steps: int, sp: int) -> np.ndarray:
+def theta_forecast(past_y, n_steps: int, sp: int, alpha: float = THETA_ALPHA) -> np.ndarray:
     """The theta method on each window: ``(m, n_steps, ny)``.
 
     Deseasonalise by :func:`seasonal_indices` (when the window holds two seasons and is
@@ -80,7 +80,7 @@ def theta_forecast(past_y, n_steps: int, sp: int) -> np.ndarray:
     index = seasonal_indices(past_y, sp)
     rows = np.arange(L)
     z = past_y if index is None else past_y / index[:, rows % sp]
-    level_w, slope_w, ahead = theta_weights(L, n_steps)
+    level_w, slope_w, ahead = theta_weights(L, n_steps, alpha)
     level = np.einsum("l,mln->mn", level_w, z)
     slope = np.einsum("l,mln->mn", slope_w, z)
     path = level[:, None, :] + slope[:, None, :] * ahead[None, :, None]

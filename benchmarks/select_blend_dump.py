@@ -1,0 +1,151 @@
+"""Score blend rules and baseline sets on the fits dumped by ``dump_heldout.py``, no refits.
+
+Every rule sees the same networks (one default fit per series and origin, k >= 2);
+only how the held-out tail turns into blend weights, and which baselines are offered,
+change. MASE with the series' seasonal period; geometric mean over origins, then series.
+
+    OMP_NUM_THREADS=1 python benchmarks/dump_heldout.py --jobs 2 --out /tmp/dump
+    python benchmarks/select_blend_dump.py /tmp/dump [--baselines acc.jsonl] [--per-series]
+
+Rules (``NAME: baselines offered / how``):
+
+- ``networks``: the networks alone;
+- ``inv_mse_3``: seasonal naive, naive, drift; the best by inverse MSE (the 0.2 rule);
+- ``inv_mse_theta_A``: the same plus the window theta with alpha ``A`` (0.5: the default);
+- ``all_theta``: inverse-MSE weights over the networks and every baseline;
+- ``penalised_C``: ``inv_mse_theta_0.5`` with the networks' held-out MSE multiplied by
+  ``1 + C / n_origins`` (the optimism of an early-stopping choice made on the same tail);
+- ``history_theta``: ``inv_mse_3`` plus theta on the whole history before each origin
+  (not a window baseline: an exported graph could not compute it; for comparison).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from bench_forecast_accuracy import mase  # noqa: E402
+
+from sklstm._forecast.baselines import baseline_forecasts, theta_forecast  # noqa: E402
+
+THREE = ("seasonal_naive", "naive", "drift")
+
+
+def gmean(values):
+    values = np.maximum(np.asarray(values, dtype=float), 1e-12)
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def load(path):
+    d = dict(np.load(path))
+    d["series"] = Path(path).name.rsplit("_k", 1)[0]
+    Y, L, n = d["y_train"], int(d["lookback"]), len(d["truth"])
+    starts = np.arange(len(Y) - L - n, len(Y) - L)
+    sp, h_tail, h = int(d["model_sp"]), d["truth"].shape[1], len(d["y_test"])
+    tail, now = Y[starts[:, None] + np.arange(L)][:, :, None], Y[-L:].reshape(1, -1, 1)
+    d["tail"] = {k: v for k, v in baseline_forecasts(tail, h_tail, sp).items() if k in THREE}
+    d["now"] = {k: v for k, v in baseline_forecasts(now, h, sp).items() if k in THREE}
+    for alpha in (0.2, 0.5, 0.8):
+        d["tail"][f"theta_{alpha}"] = theta_forecast(tail, h_tail, sp, alpha)
+        d["now"][f"theta_{alpha}"] = theta_forecast(now, h, sp, alpha)
+    d["tail"]["history_theta"] = np.stack(
+        [theta_forecast(Y[None, : s + L, None], h_tail, sp)[0] for s in starts]
+    )
+    d["now"]["history_theta"] = theta_forecast(Y[None, :, None], h, sp)
+    return d
+
+
+def _mse(truth, path, level):
+    err = (truth - path) / level[:, None, :]
+    return float(np.nanmean(err**2)) if np.isfinite(err).any() else np.nan
+
+
+def forecast(d, rule):
+    """The rule's forecast from the origin, ``(1, h, 1)``."""
+    net_tail, net_now = d["members_tail"].mean(axis=0), d["members_now"].mean(axis=0)
+    if rule == "networks":
+        return net_now
+    names, combine_all, penalty = THREE, False, 0.0
+    if rule.startswith("inv_mse_theta_"):
+        names = (*THREE, "theta_" + rule.rsplit("_", 1)[1])
+    elif rule == "all_theta":
+        names, combine_all = (*THREE, "theta_0.5"), True
+    elif rule.startswith("penalised_"):
+        names, penalty = (*THREE, "theta_0.5"), float(rule.rsplit("_", 1)[1])
+    elif rule == "history_theta":
+        names = (*THREE, "history_theta")
+    truth, level = d["truth"], d["level"]
+    scores = {k: _mse(truth, d["tail"][k], level) for k in names if k in d["tail"]}
+    scores = {k: v for k, v in scores.items() if np.isfinite(v) and v > 0}
+    net = _mse(truth, net_tail, level) * (1 + penalty / len(truth))
+    if not scores or not np.isfinite(net) or net <= 0:
+        return net_now
+    keys = list(scores) if combine_all else [min(scores, key=scores.get)]
+    inverse = np.array([1 / net] + [1 / scores[k] for k in keys])
+    w = inverse / inverse.sum()
+    return w[0] * net_now + sum(wk * d["now"][k] for wk, k in zip(w[1:], keys, strict=True))
+
+
+RULES = (
+    "networks",
+    "inv_mse_3",
+    "inv_mse_theta_0.2",
+    "inv_mse_theta_0.5",
+    "inv_mse_theta_0.8",
+    "all_theta",
+    "penalised_20",
+    "penalised_40",
+    "history_theta",
+)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dump", help="the --out folder of dump_heldout.py")
+    parser.add_argument("--baselines", help="a bench_forecast_accuracy --out JSONL")
+    parser.add_argument("--per-series", action="store_true")
+    args = parser.parse_args(argv)
+    data = [load(p) for p in sorted(glob.glob(str(Path(args.dump) / "*.npz")))]
+    rows = [
+        {
+            "series": d["series"],
+            **{
+                r: mase(d["y_test"], forecast(d, r)[0, :, 0], d["y_train"], int(d["sp"]))
+                for r in RULES
+            },
+        }
+        for d in data
+    ]
+    per = pd.DataFrame(rows).groupby("series").agg(gmean)
+    snaive = {}
+    for d in data:  # the seasonal-naive forecast from the origin (lag sp of the series)
+        y, sp, h = d["y_train"], int(d["sp"]), len(d["y_test"])
+        pred = y[len(y) - sp + np.arange(h) % sp]
+        snaive.setdefault(d["series"], []).append(mase(d["y_test"], pred, y, sp))
+    snaive = pd.Series({k: gmean(v) for k, v in snaive.items()})
+    print(f"{len(data)} fits, {len(per)} series, origins k >= 2")
+    print("| rule | gmean MASE | better than seasonal naive |")
+    print("|---|---|---|")
+    for r in RULES:
+        wins = int((per[r] < snaive.loc[per.index]).sum())
+        print(f"| {r} | {gmean(per[r]):.3f} | {wins} of {len(per)} |")
+    print(f"| seasonal naive | {gmean(snaive):.3f} | - |")
+    if args.baselines:
+        base = pd.read_json(args.baselines, lines=True)
+        for model in ("Theta", "AutoETS"):
+            b = base[(base["model"] == model) & (base["origin"] >= 2)]
+            b = b[b["series"].isin(per.index)].groupby("series")["mase"].agg(gmean)
+            print(f"| {model} (sktime, same series and origins) | {gmean(b):.3f} | - |")
+    if args.per_series:
+        print(per.round(3).to_string())
+
+
+if __name__ == "__main__":
+    main()
