@@ -222,6 +222,21 @@ def test_a_panel_with_exogenous_columns_is_copied_once():
     assert peak < 1.1 * panel.values.nbytes, (peak, panel.values.nbytes)
 
 
+def test_validation_batches_are_no_larger_than_training_batches(monkeypatch):
+    """The held-out windows are gathered batch_size at a time, as the training ones are."""
+    sizes = []
+    original = WindowDataset.batch
+    monkeypatch.setattr(
+        WindowDataset,
+        "batch",
+        lambda self, index: sizes.append(len(index)) or original(self, index),
+    )
+    y = pd.Series(np.sin(np.arange(300) / 3.0))
+    LSTMForecaster(lookback=8, hidden_size=2, max_iter=1, n_models=1, batch_size=16).fit(y, fh=[1])
+    # One epoch of about 230 training and 58 held-out windows, then one on all of them.
+    assert len(sizes) > 300 // 16 and max(sizes) == 16, sizes
+
+
 def test_pretrain_memory_grows_with_points_not_points_times_lookback():
     """50 series x 2,000 points, lookback 256: the windows would take 85 MiB in float32."""
     usage = peak_rss_growth(

@@ -221,7 +221,7 @@ class LSTMEnsemble(BaseLSTM):
         return self
 
     def _new_net(self):
-        return self._build_net(
+        net = self._build_net(
             n_train=self._n_train,
             module=EnsembleModule,
             criterion=MemberLoss,
@@ -232,6 +232,9 @@ class LSTMEnsemble(BaseLSTM):
             n_outputs=self.n_outputs_,
             dtype=self.dtype_,
         )
+        # Validation batches no larger than the training ones: every member's forward on
+        # 1,024 windows of a long lookback was the peak of a fit's memory (issue 12).
+        return net.set_params(iterator_valid__batch_size=net.batch_size)
 
     def initialise_from(self, states):
         """Initialise the net and load ``states[m]`` (a member state dict) into member m."""
