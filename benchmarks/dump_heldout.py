@@ -29,7 +29,7 @@ from _selection import selection  # noqa: E402
 from bench_forecast_accuracy import split, valid_origins  # noqa: E402
 
 
-def run(series_name, origin, seed, out_dir, params):
+def run(series_name, origin, seed, out_dir):
     import torch
 
     torch.set_num_threads(1)
@@ -41,7 +41,7 @@ def run(series_name, origin, seed, out_dir, params):
     (series,) = selection([series_name])
     y_train, y_test = split(series, origin)
     h = series.horizon
-    f = LSTMForecaster(random_state=seed, blend_baselines=False, **params)
+    f = LSTMForecaster(random_state=seed, blend_baselines=False)
     start = time.perf_counter()
     f.fit(y_train, fh=list(range(1, h + 1)))
     seconds = time.perf_counter() - start
@@ -53,35 +53,9 @@ def run(series_name, origin, seed, out_dir, params):
     starts = np.arange(first, first + len(truth))
     past_tail = Y[starts[:, None] + np.arange(L)][:, :, None]
     past_now = Y[-L:].reshape(1, -1, 1)
-    ens, norms = model.ensemble, model.normalisers
-    n = len(model.modes)
-
-    def per_member(past):
-        # ensemble_forecast averages; a one-hot weighting of members recovers each one
-        out = []
-        for k in range(n):
-            keep = [m if j == k else None for j, m in enumerate(model.modes)]
-            out.append(_one_member(ens, norms, model.modes, keep, past))
-        return np.stack(out)
-
-    def _one_member(ens, norms, modes, keep, past):
-        ny = 1
-        raw = ens.predict(
-            np.concatenate(
-                [norms[m].encode_inputs(past, None, *norms[m].norms(past)) for m in modes],
-                axis=2,
-            )
-        )
-        k = next(j for j, m in enumerate(keep) if m is not None)
-        mode = modes[k]
-        shift, lvl = norms[mode].norms(past[:, :, :ny])
-        tshift = norms[mode].target_shift(past[:, :, :ny], shift, raw.shape[2] // ny)
-        return norms[mode].decode(raw[:, k], tshift, lvl)
-
-    members_tail = per_member(past_tail)
-    members_now = per_member(past_now)
-    check = ensemble_forecast(ens, norms, model.modes, past_now)
-    assert np.allclose(members_now.mean(axis=0), check), "member split does not average back"
+    args = (model.ensemble, model.normalisers, model.modes)
+    members_tail = ensemble_forecast(*args, past_tail, members=True)
+    members_now = ensemble_forecast(*args, past_now, members=True)
     base_now = baseline_forecasts(past_now, h, f.sp_)
     name = Path(out_dir) / f"{series_name}_k{origin}_s{seed}.npz"
     np.savez(
@@ -122,7 +96,7 @@ def main(argv=None):
         for k in valid_origins(s, args.origins):
             for seed in args.seeds:
                 if not (Path(args.out) / f"{s.name}_k{k}_s{seed}.npz").exists():
-                    tasks.append((s.name, k, seed, args.out, {}))
+                    tasks.append((s.name, k, seed, args.out))
     print(f"{len(tasks)} fits to run", flush=True)
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run, *t) for t in tasks]

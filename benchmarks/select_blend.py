@@ -47,9 +47,9 @@ CONFIGS = {
 
 
 def rule_weights(rule, truth, network, base, level):
-    from sklstm._forecast.baselines import NAMES
+    from sklstm._forecast.baselines import networks_alone
 
-    weights = {"network": 1.0, **dict.fromkeys(NAMES, 0.0)}
+    weights = networks_alone()
     if rule == "none":
         return weights
 

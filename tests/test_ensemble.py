@@ -74,3 +74,25 @@ def test_members_learn_as_if_trained_apart():
     assert not np.allclose(
         ens.member_state(1)["lstm.weight_hh_l0"].numpy(), before[1]["lstm.weight_hh_l0"].numpy()
     )
+
+
+def test_forecast_per_member_averages_to_the_ensemble_forecast(monkeypatch):
+    import pandas as pd
+
+    import sklstm._forecast.ensemble as ens_module
+    from sklstm import LSTMForecaster
+
+    t = np.arange(80)
+    series = 10 + np.sin(2 * np.pi * t / 12) + 0.3 * np.random.RandomState(0).normal(size=80)
+    f = LSTMForecaster(lookback=6, hidden_size=4, max_iter=2, n_models=2, random_state=0)
+    f.fit(pd.Series(series), fh=[1, 2])
+    model = f._fitted_model
+    past = np.stack([series[i : i + 6, None] for i in range(20)])
+    args = (model.ensemble, model.normalisers, model.modes, past)
+    each = ens_module.ensemble_forecast(*args, members=True)
+    assert each.shape == (len(model.modes), 20, 2, 1)
+    np.testing.assert_allclose(each.mean(axis=0), ens_module.ensemble_forecast(*args))
+    # members differ (two normalisations, two seeds), and the chunked path stacks them alike
+    assert np.abs(each[0] - each[-1]).max() > 0
+    monkeypatch.setattr(ens_module, "_PREDICT_CHUNK", 7)
+    np.testing.assert_allclose(ens_module.ensemble_forecast(*args, members=True), each)

@@ -89,7 +89,12 @@ def theta_forecast(past_y, n_steps: int, sp: int, alpha: float = THETA_ALPHA) ->
     return path
 
 
-def baseline_forecasts(past_y, n_steps: int, sp: int) -> dict:
+def networks_alone() -> dict:
+    """Blend weights that leave the networks' forecast as it is."""
+    return {"network": 1.0, **dict.fromkeys(NAMES, 0.0)}
+
+
+def baseline_forecasts(past_y, n_steps: int, sp: int, names=NAMES) -> dict:
     """Forecasts ``(m, n_steps, ny)`` of each baseline from windows ``(m, L, ny)``.
 
     - ``seasonal_naive``: the value one season before each step (needs ``L >= sp``;
@@ -98,17 +103,21 @@ def baseline_forecasts(past_y, n_steps: int, sp: int) -> dict:
     - ``drift``: the straight line through the window's first and last values, carried
       on (needs ``L >= 2``);
     - ``theta``: the theta method on the window (:func:`theta_forecast`; needs ``L >= 2``).
+
+    Only the baselines in ``names`` are computed.
     """
     m, L, ny = past_y.shape
     steps = np.arange(n_steps)
     last = past_y[:, -1:, :]
     out = {}
-    if 1 < sp <= L:
+    if 1 < sp <= L and "seasonal_naive" in names:
         out["seasonal_naive"] = past_y[:, L - sp + (steps % sp), :]
-    out["naive"] = np.repeat(last, n_steps, axis=1)
-    if L >= 2:
+    if "naive" in names:
+        out["naive"] = np.repeat(last, n_steps, axis=1)
+    if L >= 2 and "drift" in names:
         slope = (past_y[:, -1, :] - past_y[:, 0, :]) / (L - 1)
         out["drift"] = last + slope[:, None, :] * (steps + 1)[None, :, None]
+    if L >= 2 and "theta" in names:
         out["theta"] = theta_forecast(past_y, n_steps, sp)
     return out
 
@@ -121,7 +130,7 @@ def blend_weights(truth, network, baselines, level) -> dict:
     Returns ``{"network": w, <each baseline>: w}``, summing to 1; only the best
     baseline gets a weight above 0. No origin with truth: the network alone.
     """
-    weights = {"network": 1.0, **{name: 0.0 for name in NAMES}}
+    weights = networks_alone()
 
     def mse(path):
         err = (truth - path) / level[:, None, :]

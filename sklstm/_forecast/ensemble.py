@@ -284,13 +284,14 @@ class LSTMEnsemble(BaseLSTM):
         return curves
 
 
-def ensemble_forecast(ensemble, normalisers, modes, past, future=None):
+def ensemble_forecast(ensemble, normalisers, modes, past, future=None, members=False):
     """Forecasts ``(m, horizon, n_targets)`` in the series' units from raw windows.
 
     ``past`` is ``(m, lookback, n_targets + n_exog)``, ``future`` the exogenous columns
     over the horizon ``(m, horizon, n_exog)`` or None. Every member's outputs are
     decoded with its own normaliser and the members are averaged with equal weight
-    (each normalisation has as many members as the others).
+    (each normalisation has as many members as the others); ``members=True`` returns
+    each member's forecast instead, ``(n_members, m, horizon, n_targets)``.
     """
     if len(past) > _PREDICT_CHUNK:  # bounded memory: the windows a chunk at a time
         return np.concatenate(
@@ -301,9 +302,11 @@ def ensemble_forecast(ensemble, normalisers, modes, past, future=None):
                     modes,
                     past[i : i + _PREDICT_CHUNK],
                     None if future is None else future[i : i + _PREDICT_CHUNK],
+                    members,
                 )
                 for i in range(0, len(past), _PREDICT_CHUNK)
-            ]
+            ],
+            axis=1 if members else 0,
         )
     ny = next(iter(normalisers.values())).n_targets
     inputs, norms = {}, {}
@@ -318,4 +321,4 @@ def ensemble_forecast(ensemble, normalisers, modes, past, future=None):
         norm, (shift, level) = normalisers[mode], norms[mode]
         tshift = norm.target_shift(past[:, :, :ny], shift, horizon)
         paths.append(norm.decode(raw[:, k], tshift, level))
-    return np.mean(paths, axis=0)
+    return np.stack(paths) if members else np.mean(paths, axis=0)

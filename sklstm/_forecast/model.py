@@ -149,7 +149,7 @@ class ForecastModel:
         """
         first = int(valid[0]) if len(valid) else 0
         truth, network, base, level = self.held_out(Y, Xa, first, n_steps)
-        weights = {"network": 1.0, **dict.fromkeys(_baselines.NAMES, 0.0)}
+        weights = _baselines.networks_alone()
         if blend and len(valid):
             weights = _baselines.blend_weights(truth, network, base, level)
         self.weights = weights
@@ -165,7 +165,7 @@ class ForecastModel:
         ``MAX_ORIGINS // n_series`` newest ones per series, at least one). Sets and
         returns ``self.weights``.
         """
-        weights = {"network": 1.0, **dict.fromkeys(_baselines.NAMES, 0.0)}
+        weights = _baselines.networks_alone()
         cap = max(1, MAX_ORIGINS // (len(panel.offsets) - 1))
         ny, parts = self.spec.n_targets, []
         for a, b in panel.bounds() if blend else []:
@@ -210,7 +210,8 @@ class ForecastModel:
         if self.weights is None or self.weights["network"] == 1.0:
             return network
         past_y = past[:, :, : self.spec.n_targets]
-        baselines = _baselines.baseline_forecasts(past_y, n_steps, self.sp)
+        used = [name for name in _baselines.NAMES if self.weights.get(name, 0.0) > 0]
+        baselines = _baselines.baseline_forecasts(past_y, n_steps, self.sp, names=used)
         return _baselines.blend(network, baselines, self.weights)
 
     def network_path(self, past, future, n_steps: int):
