@@ -6,6 +6,12 @@ change. MASE with the series' seasonal period; geometric mean over origins, then
 
     OMP_NUM_THREADS=1 python benchmarks/dump_heldout.py --jobs 2 --out /tmp/dump
     python benchmarks/select_blend_dump.py /tmp/dump [--baselines acc.jsonl] [--per-series]
+    python benchmarks/select_blend_dump.py /tmp/dump --cross-check 300
+
+``--cross-check N`` is the held-out check of a choice made on these fits: N random
+halvings of the series; on one half, the best rule of a family (the penalty grid
+``PENALTIES``, and separately every rule of ``RULES``) is chosen, and on the other half
+it is scored against the default (``inv_mse_theta_0.5``).
 
 Rules (``NAME: baselines offered / how``):
 
@@ -15,6 +21,7 @@ Rules (``NAME: baselines offered / how``):
 - ``all_theta``: inverse-MSE weights over the networks and every baseline;
 - ``penalised_C``: ``inv_mse_theta_0.5`` with the networks' held-out MSE multiplied by
   ``1 + C / n_origins`` (the optimism of an early-stopping choice made on the same tail);
+- ``equal_best``: equal weights of the networks and the best of the four baselines;
 - ``history_theta``: ``inv_mse_3`` plus theta on the whole history before each origin
   (not a window baseline: an exported graph could not compute it; for comparison).
 """
@@ -81,6 +88,8 @@ def forecast(d, rule):
         names, penalty = (*THREE, "theta_0.5"), float(rule.rsplit("_", 1)[1])
     elif rule == "history_theta":
         names = (*THREE, "history_theta")
+    elif rule == "equal_best":
+        names = (*THREE, "theta_0.5")
     truth, level = d["truth"], d["level"]
     scores = {k: _mse(truth, d["tail"][k], level) for k in names if k in d["tail"]}
     scores = {k: v for k, v in scores.items() if np.isfinite(v) and v > 0}
@@ -88,10 +97,15 @@ def forecast(d, rule):
     if not scores or not np.isfinite(net) or net <= 0:
         return net_now
     keys = list(scores) if combine_all else [min(scores, key=scores.get)]
+    if rule == "equal_best":
+        return 0.5 * net_now + 0.5 * d["now"][keys[0]]
     inverse = np.array([1 / net] + [1 / scores[k] for k in keys])
     w = inverse / inverse.sum()
     return w[0] * net_now + sum(wk * d["now"][k] for wk, k in zip(w[1:], keys, strict=True))
 
+
+PENALTIES = tuple(f"penalised_{c}" for c in (0, 5, 10, 20, 40, 80, 160, 320))
+DEFAULT = "inv_mse_theta_0.5"
 
 RULES = (
     "networks",
@@ -102,8 +116,33 @@ RULES = (
     "all_theta",
     "penalised_20",
     "penalised_40",
+    "equal_best",
     "history_theta",
 )
+
+
+def cross_check(per, family, repeats, seed=0):
+    """Choose the best of ``family`` on random halves of the series, score on the rest.
+
+    ``per``: a frame of per-series MASE (one column per rule). Returns the chosen rules'
+    counts, the mean held-out gmean of the chosen rule and of :data:`DEFAULT`, and the
+    share of halvings where the chosen rule beat the default on the held-out half.
+    """
+    rng = np.random.default_rng(seed)
+    chosen, scores = [], []
+    for _ in range(repeats):
+        half = rng.permutation(per.index.to_numpy())[: len(per) // 2]
+        pick, rest = per.loc[half], per.drop(index=half)
+        best = min(family, key=lambda r: gmean(pick[r]))
+        chosen.append(best)
+        scores.append((gmean(rest[best]), gmean(rest[DEFAULT])))
+    scores = np.array(scores)
+    return (
+        pd.Series(chosen).value_counts(),
+        float(scores[:, 0].mean()),
+        float(scores[:, 1].mean()),
+        float((scores[:, 0] < scores[:, 1]).mean()),
+    )
 
 
 def main(argv=None):
@@ -111,6 +150,7 @@ def main(argv=None):
     parser.add_argument("dump", help="the --out folder of dump_heldout.py")
     parser.add_argument("--baselines", help="a bench_forecast_accuracy --out JSONL")
     parser.add_argument("--per-series", action="store_true")
+    parser.add_argument("--cross-check", type=int, default=0, metavar="N")
     args = parser.parse_args(argv)
     data = [load(p) for p in sorted(glob.glob(str(Path(args.dump) / "*.npz")))]
     rows = [
@@ -118,7 +158,7 @@ def main(argv=None):
             "series": d["series"],
             **{
                 r: mase(d["y_test"], forecast(d, r)[0, :, 0], d["y_train"], int(d["sp"]))
-                for r in RULES
+                for r in dict.fromkeys(RULES + PENALTIES)
             },
         }
         for d in data
@@ -143,6 +183,15 @@ def main(argv=None):
             b = base[(base["model"] == model) & (base["origin"] >= 2)]
             b = b[b["series"].isin(per.index)].groupby("series")["mase"].agg(gmean)
             print(f"| {model} (sktime, same series and origins) | {gmean(b):.3f} | - |")
+    if args.cross_check:
+        for label, family in (("penalty grid", PENALTIES), ("every rule", RULES)):
+            counts, chosen, default, share = cross_check(per, family, args.cross_check)
+            top = ", ".join(f"{k} {v}" for k, v in counts.head(4).items())
+            print(
+                f"cross-check, {label}, {args.cross_check} halvings: held-out gmean of the "
+                f"chosen rule {chosen:.4f} vs {DEFAULT} {default:.4f}; chosen better in "
+                f"{100 * share:.0f} %; chosen most often: {top}"
+            )
     if args.per_series:
         print(per.round(3).to_string())
 
