@@ -1,5 +1,7 @@
 """Per-channel scaling of time-ordered tables and 3-D windows."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
@@ -129,11 +131,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             The fitted scaler.
         """
         if self.method == "minmax":
-            if len(self.feature_range) != 2 or not self.feature_range[0] < self.feature_range[1]:
-                raise ValueError(
-                    "feature_range must be a tuple (min, max) with min < max, got "
-                    f"{self.feature_range!r}."
-                )
+            self._check_feature_range()
         X = self._validate(X, reset=True)
         self._n_dims_in = X.ndim
         self.n_channels_in_ = X.shape[-1]
@@ -226,6 +224,18 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             )
         return _check_feature_names_in(self, input_features)
 
+    def _check_feature_range(self):
+        """Raise unless ``feature_range`` is two finite real numbers, min < max."""
+        bounds = self.feature_range
+        real = len(bounds) == 2 and all(
+            isinstance(b, Real) and not isinstance(b, bool) and np.isfinite(b) for b in bounds
+        )
+        if not real or not bounds[0] < bounds[1]:
+            raise ValueError(
+                "SequenceScaler: feature_range must be a tuple (min, max) of two finite numbers "
+                f"with min < max, e.g. (0, 1) or (-1, 1); got {bounds!r}."
+            )
+
     def _validate(self, X, reset, inverse=False):
         """Validate X; at transform time check its layout against the one seen in fit."""
         ndim = getattr(X, "ndim", None)
@@ -240,6 +250,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             raise ValueError(
                 "SequenceScaler takes a 2-D table (n_samples, n_channels) or 3-D windows "
                 f"(n_samples, seq_len, n_channels); got input of shape {X.shape}."
+            )
+        if X.ndim == 3 and 0 in X.shape[1:]:
+            raise ValueError(
+                "SequenceScaler needs windows with at least one time step and one channel; got "
+                f"input of shape {X.shape} (n_samples, seq_len, n_channels)."
             )
         if not reset:
             self._check_same_ndim(X.ndim)

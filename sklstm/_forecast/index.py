@@ -203,6 +203,7 @@ def check_update(seen, new, owner: str, restore=None) -> None:
     kind = _kind(seen)
     if kind is None or len(new) == 0 or len(seen) == 0:
         return
+    _same_kind(seen, new, owner, restore)
     freq = None
     if kind == "datetime":
         freq = _freq(seen)
@@ -214,6 +215,25 @@ def check_update(seen, new, owner: str, restore=None) -> None:
         if restore is not None:
             restore(_cutoff(seen, freq))
         raise
+
+
+def _same_kind(seen, new, owner, restore) -> None:
+    """Raise ValueError unless ``new`` is the same kind of time index as ``seen``."""
+    problem = None
+    if type(new) is not type(seen) and not (_kind(seen) == _kind(new) == "integer"):
+        problem = f"a {type(new).__name__}, but fit got a {type(seen).__name__}"
+    elif isinstance(seen, pd.PeriodIndex) and new.freq != seen.freq:
+        problem = f"periods of {new.freqstr!r}, but fit got periods of {seen.freqstr!r}"
+    elif isinstance(seen, pd.DatetimeIndex) and new.tz != seen.tz:
+        problem = f"time zone {new.tz}, but fit got time zone {seen.tz}"
+    if problem is None:
+        return
+    if restore is not None:
+        restore(_cutoff(seen, _freq(seen) if _kind(seen) == "datetime" else None))
+    raise ValueError(
+        f"{owner}.update got y indexed by {problem}: the new time points must continue the "
+        "index seen so far. Pass y (and X) with the same kind of index and frequency as in fit."
+    )
 
 
 def _cutoff(seen, freq):

@@ -121,9 +121,10 @@ _PERIODS = {"Y": 1, "A": 1, "Q": 4, "M": 12, "W": 52, "D": 7, "B": 5, "h": 24, "
 def season_length(index) -> int:
     """The seasonal period implied by a time index's frequency (1 when it has none).
 
-    Quarterly 4, monthly 12, weekly 52, daily 7, business-daily 5, hourly 24, and for
-    ``n``-minute data the number of steps in a day (half-hourly: 48); yearly, integer
-    and range indices have none (1).
+    Quarterly 4, monthly 12, semi-monthly 24, weekly 52, daily 7, business-daily 5,
+    hourly 24, and for ``n``-minute data the number of steps in a day (half-hourly: 48);
+    business and custom-business months, quarters and years as their calendar ones;
+    yearly, integer and range indices have none (1).
     """
     freq = getattr(index, "freq", None)
     if freq is None and isinstance(index, pd.DatetimeIndex) and len(index) >= 3:
@@ -134,6 +135,12 @@ def season_length(index) -> int:
     name = getattr(freq, "name", None) or str(freq)
     base = name.split("-")[0].lstrip("0123456789")
     n = max(int(getattr(freq, "n", 1)), 1)
+    if base.startswith("SM"):  # semi-month (SMS, SME): 24 per year, not seconds
+        return 24 if n == 1 else 1
+    if base[:2] == "CB" or (base[:1] == "B" and base[1:2] in ("M", "Q", "Y", "A")):
+        base = base.lstrip("CB")  # business / custom-business month, quarter, year
+    elif base == "C":  # custom business day: a business week, as for "B"
+        base = "B"
     for unit in ("min", "T", "s", "S"):
         if base.startswith(unit):
             seconds = {"min": 60, "T": 60, "s": 1, "S": 1}[unit] * n

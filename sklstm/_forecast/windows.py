@@ -14,6 +14,7 @@ import math
 from itertools import pairwise
 
 import numpy as np
+import pandas as pd
 import torch
 
 from sklstm._training import TailSplit
@@ -189,13 +190,21 @@ def _by_instance(frame):
 
 
 def check_finite(values, what: str, owner: str) -> None:
-    """Raise a ValueError naming the first infinite value (sktime rejects NaN itself)."""
+    """Raise a ValueError naming the first missing (NaN) or infinite value of ``values``.
+
+    (sktime rejects NaN in what it is given; this also guards the paths it does not see.)
+    """
     bad = ~np.isfinite(values)
     if bad.any():
-        row = int(np.argwhere(bad)[0][0])
+        first = tuple(np.argwhere(bad)[0])
+        row, kind = int(first[0]), "missing values (NaN)"
+        if not np.isnan(values[first]):
+            kind = "infinite values"
+        name = what if what.isidentifier() else "y"
         raise ValueError(
-            f"{owner}: {what} contains infinite values (the first at row {row}); replace "
-            "them (e.g. y.replace([np.inf, -np.inf], np.nan).interpolate()) before fitting."
+            f"{owner}: {what} contains {kind} (the first at row {row}); replace them (e.g. "
+            f"{name} = {name}.replace([np.inf, -np.inf], np.nan).interpolate()) before "
+            "passing it."
         )
 
 
@@ -213,20 +222,64 @@ def panel_arrays(y, X=None, owner="LSTMForecaster"):
     return series
 
 
-def last_windows(frame, lookback: int):
+def _numeric(frame, what: str, owner: str):
+    """``frame`` as float64, or a TypeError naming its non-numeric columns."""
+    bad = [
+        c
+        for c, dtype in frame.dtypes.items()
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+    ]
+    if bad:
+        raise TypeError(
+            f"{owner}: {what} must hold numbers only, but the column(s) {bad} are not numeric. "
+            "Drop or encode them (e.g. y.select_dtypes('number')) first."
+        )
+    return frame.to_numpy(dtype=np.float64)
+
+
+def last_windows(frame, lookback: int, owner: str = "forecast_panel"):
     """The last ``lookback`` rows of every series of a panel: keys, cutoffs, windows.
 
     Returns ``(keys, cutoffs, windows)``: the instance key of each series as a tuple,
-    its last time point, and an array ``(n_series, lookback, n_columns)``.
+    its last time point, and an array ``(n_series, lookback, n_columns)``. Raises a
+    ValueError for a frame without instance levels, a series too short, NaN or
+    infinite values, and a TypeError for non-numeric columns.
     """
+    if not isinstance(frame.index, pd.MultiIndex):
+        raise ValueError(
+            f"{owner} needs a panel: y with a MultiIndex (instance level(s), then time), but "
+            f"got one series with a {type(frame.index).__name__}. For one series use fit / "
+            "predict, or make it a panel of one: pd.concat({'series': y}, names=['series'])."
+        )
+    values = _numeric(frame, "y", owner)
     keys, cutoffs, pasts = [], [], []
-    for key, y_i in _by_instance(frame):
+    for (key, y_i), (start, stop) in zip(
+        _by_instance(frame), _group_bounds(frame.index), strict=True
+    ):
         if len(y_i) < lookback:
             raise ValueError(
-                f"forecast_panel needs the last {lookback} points of every series; series "
+                f"{owner} needs the last {lookback} points of every series; series "
                 f"{key!r} has {len(y_i)}."
             )
+        series = values[start:stop]
+        check_finite(series, f"series {key!r} of y", owner)
         keys.append(key if isinstance(key, tuple) else (key,))
         cutoffs.append(y_i.index.get_level_values(-1)[-1])
-        pasts.append(y_i.to_numpy(dtype=np.float64)[-lookback:])
+        pasts.append(series[-lookback:])
     return keys, cutoffs, np.stack(pasts)
+
+
+def _group_bounds(index):
+    """``(start, stop)`` rows of each instance of a MultiIndex, in the order of appearance.
+
+    The rows of one instance must be contiguous (sktime's panel layout).
+    """
+    codes, _ = pd.factorize(index.droplevel(-1))
+    breaks = np.flatnonzero(np.diff(codes)) + 1
+    starts, stops = np.r_[0, breaks], np.r_[breaks, len(index)]
+    if len(np.unique(codes[starts])) != len(starts):
+        raise ValueError(
+            "forecast_panel needs the rows of each series together (sorted by instance, then "
+            "time); sort y with y.sort_index() first."
+        )
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))

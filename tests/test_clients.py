@@ -1,0 +1,288 @@
+"""Third-party client code and bad inputs: what sklearn / sktime / pandas users write.
+
+Each test is a call pattern seen in real client code (Pipelines, searches, sktime
+composites, pandas indices and dtypes) or a bad input that must raise an error that
+names the problem and the fix, never a raw pandas / numpy / torch traceback, a silent
+NaN, a mutated input or a warning the user did not cause. Tiny models throughout.
+"""
+
+import importlib.util
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.model_selection import TimeSeriesSplit, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklstm import LSTMRegressor, SequenceScaler, WindowTransformer
+
+TINY = {"hidden_size": 4, "max_iter": 2, "random_state": 0}
+TINY_F = {**TINY, "n_models": 1}
+
+needs_sktime = pytest.mark.skipif(
+    importlib.util.find_spec("sktime") is None, reason="LSTMForecaster needs sktime"
+)
+
+
+def _ours(caught):
+    """The warnings raised from sklstm's own code (sktime's composites warn of their own)."""
+    return [w for w in caught if "sklstm" in w.filename.replace("\\", "/").split("/tests/")[0]]
+
+
+def _monthly(n=40, seed=0, name="sales"):
+    rng = np.random.RandomState(seed)
+    values = 10 + np.sin(np.arange(n) / 2) + 0.1 * rng.normal(size=n)
+    return pd.Series(values, index=pd.period_range("2000-01", periods=n, freq="M"), name=name)
+
+
+def _panel(n_series=3, n=24):
+    index = pd.MultiIndex.from_product(
+        [[f"s{i}" for i in range(n_series)], pd.period_range("2000-01", periods=n, freq="M")],
+        names=["id", "t"],
+    )
+    values = np.tile(10 + np.sin(np.arange(n) / 2), n_series) + np.repeat(np.arange(n_series), n)
+    return pd.DataFrame({"v": values}, index=index)
+
+
+# ---- sklearn clients -------------------------------------------------------------------
+
+
+def test_sklearn_client_pipeline_search_cv_target_transform_and_pickle():
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame({"sales": rng.normal(size=40), "price": rng.normal(size=40)})
+    target = pd.Series(rng.normal(size=40), name="next_sales")
+    before = table.copy()
+    pipe = make_pipeline(
+        StandardScaler(), WindowTransformer(lookback=3), SequenceScaler(), LSTMRegressor(**TINY)
+    )
+    model = TransformedTargetRegressor(pipe, transformer=StandardScaler())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = cross_val_score(model, table, target, cv=TimeSeriesSplit(2))
+        model.fit(table, target, lstmregressor__sample_weight=np.ones(40))
+    assert not _ours(caught), [str(w.message) for w in _ours(caught)]
+    assert np.isfinite(scores).all()
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(table), model.predict(table))
+    assert clone(model).get_params()["regressor__lstmregressor__hidden_size"] == 4
+    pd.testing.assert_frame_equal(table, before)  # the caller's table is untouched
+
+
+def test_flat_windows_under_set_output_pandas_keep_index_and_names():
+    table = pd.DataFrame({"a": np.arange(6.0), "b": np.arange(6.0) ** 2}, index=range(10, 16))
+    flat = make_pipeline(WindowTransformer(lookback=2, output="flat"), SequenceScaler())
+    out = flat.set_output(transform="pandas").fit_transform(table)
+    assert list(out.columns) == ["a_lag1", "b_lag1", "a_lag0", "b_lag0"]
+    assert out.index.equals(table.index)
+
+
+# ---- SequenceScaler: bad parameters and shapes -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "feature_range", [(0, np.inf), (-np.inf, 1), ("a", "b"), (0, np.nan), (1, 0), (0, 1, 2)]
+)
+def test_scaler_feature_range_must_be_two_finite_increasing_numbers(feature_range):
+    # Before: (0, inf) gave inf output with RuntimeWarnings, ("a", "b") a bare
+    # "could not convert string to float".
+    scaler = SequenceScaler(method="minmax", feature_range=feature_range)
+    with pytest.raises(ValueError, match=r"two finite numbers with min < max, e\.g\. \(0, 1\)"):
+        scaler.fit(np.arange(6.0).reshape(3, 2))
+
+
+@pytest.mark.parametrize("shape", [(4, 0, 2), (4, 3, 0)], ids=["no-steps", "no-channels"])
+def test_scaler_refuses_windows_without_steps_or_channels(shape):
+    # Before: numpy's "zero-size array to reduction operation" / "cannot reshape".
+    with pytest.raises(ValueError, match="at least one time step and one channel"):
+        SequenceScaler().fit(np.zeros(shape))
+
+
+# ---- forecaster: season from the index frequency ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "freq, expected",
+    [
+        ("BMS", 12),
+        ("BME", 12),
+        ("CBMS", 12),
+        ("BQS", 4),
+        ("BQE", 4),
+        ("BYS", 1),
+        ("SMS", 24),
+        ("SME", 24),
+        ("C", 5),
+        ("B", 5),
+        ("MS", 12),
+        ("h", 24),
+        ("30min", 48),
+    ],
+)
+def test_season_of_business_and_semi_month_frequencies(freq, expected):
+    # Before: business months, quarters and years read as business days (5), and
+    # semi-months as seconds (86400).
+    from sklstm._forecast.spec import season_length
+
+    index = pd.date_range("2000-01-03", periods=30, freq=freq)
+    assert season_length(index) == expected
+
+
+@needs_sktime
+def test_business_month_series_gets_a_yearly_season():
+    from sklstm import LSTMForecaster
+
+    y = pd.Series(
+        10 + np.sin(np.arange(60) / 2), index=pd.date_range("2000-01", periods=60, freq="BMS")
+    )
+    forecaster = LSTMForecaster(**TINY_F).fit(y, fh=[1, 2])
+    assert forecaster.sp_ == 12
+    assert forecaster.predict().index.freqstr == "BMS"
+
+
+# ---- forecaster: sktime clients -------------------------------------------------------------
+
+
+@needs_sktime
+def test_sktime_clients_pipelines_evaluate_and_absolute_fh():
+    from sktime.forecasting.base import ForecastingHorizon
+    from sktime.forecasting.compose import ForecastingPipeline, TransformedTargetForecaster
+    from sktime.forecasting.model_evaluation import evaluate
+    from sktime.split import SlidingWindowSplitter, temporal_train_test_split
+    from sktime.transformations.series.detrend import Deseasonalizer
+    from sktime.transformations.series.exponent import ExponentTransformer
+
+    from sklstm import LSTMForecaster
+
+    y = _monthly(48)
+    X = pd.DataFrame({"promo": np.cos(np.arange(48) / 3)}, index=y.index)
+    y_before, X_before = y.copy(), X.copy()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        target = TransformedTargetForecaster(
+            [("deseason", Deseasonalizer(sp=12)), ("lstm", LSTMForecaster(**TINY_F))]
+        )
+        assert target.fit(y, fh=[1, 2, 3]).predict().shape == (3,)
+        exog = ForecastingPipeline([("x", ExponentTransformer()), ("f", LSTMForecaster(**TINY_F))])
+        exog.fit(y.iloc[:-3], X=X.iloc[:-3], fh=[1, 2, 3])
+        assert exog.predict_interval(X=X.iloc[-3:], coverage=0.8).shape == (3, 2)
+        cv = SlidingWindowSplitter(fh=[1, 2], window_length=30, step_length=8)
+        scores = evaluate(LSTMForecaster(**TINY_F), cv, y, X=X, strategy="update")
+        y_train, y_test = temporal_train_test_split(y, test_size=4)
+        fh = ForecastingHorizon(y_test.index, is_relative=False)
+        pred = LSTMForecaster(**TINY_F).fit(y_train, fh=fh).predict()
+    assert not _ours(caught), [str(w.message) for w in _ours(caught)]
+    assert len(scores) == cv.get_n_splits(y) and np.isfinite(scores.iloc[:, 0]).all()
+    assert pred.index.equals(y_test.index) and pred.name == "sales"
+    pd.testing.assert_series_equal(y, y_before)
+    pd.testing.assert_frame_equal(X, X_before)
+
+
+@needs_sktime
+@pytest.mark.parametrize(
+    "columns",
+    [[0, 1], pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")])],
+    ids=["int-names", "multiindex"],
+)
+def test_column_names_of_any_kind_come_back_in_forecasts_and_intervals(columns):
+    from sklstm import LSTMForecaster
+
+    y = pd.DataFrame(np.c_[_monthly(), _monthly(seed=1)], index=_monthly().index, columns=columns)
+    forecaster = LSTMForecaster(**TINY_F).fit(y, fh=[1, 2])
+    pred = forecaster.predict()
+    assert list(pred.columns) == list(y.columns) and np.isfinite(pred.to_numpy()).all()
+    assert [c[:-2] for c in forecaster.predict_interval().columns][::2] == [
+        (c,) for c in y.columns
+    ]
+
+
+# ---- forecaster: update with another kind of index ------------------------------------------
+
+
+@needs_sktime
+@pytest.mark.parametrize(
+    "new_index, match",
+    [
+        (pd.period_range("2003-05", periods=3, freq="D"), "periods of 'D', but fit got periods"),
+        (pd.RangeIndex(40, 43), "a RangeIndex, but fit got a PeriodIndex"),
+        (pd.date_range("2003-05", periods=3, freq="MS"), "a DatetimeIndex, but fit got a Period"),
+    ],
+    ids=["other-freq", "range", "datetime"],
+)
+def test_update_with_another_kind_of_index_is_refused_and_keeps_the_cutoff(new_index, match):
+    # Before: pandas' IncompatibleFrequency, or "'>' not supported between 'int' and
+    # 'Period'", from inside the index check.
+    from sklstm import LSTMForecaster
+
+    y = _monthly()
+    forecaster = LSTMForecaster(**TINY_F).fit(y, fh=[1])
+    expected = forecaster.predict()
+    with pytest.raises(ValueError, match=match):
+        forecaster.update(pd.Series([1.0, 2.0, 3.0], index=new_index, name="sales"))
+    assert forecaster.cutoff[0] == y.index[-1]
+    pd.testing.assert_series_equal(forecaster.predict(), expected)
+
+
+# ---- forecaster: bad values, named -----------------------------------------------------------
+
+
+@needs_sktime
+def test_infinite_x_at_fit_is_named_as_x():
+    from sklstm import LSTMForecaster
+
+    y = _monthly()
+    X = pd.DataFrame({"x": np.arange(40.0)}, index=y.index)
+    X.iloc[3, 0] = -np.inf
+    match = r"X contains infinite values \(the first at row 3\).*X = X\.replace"
+    with pytest.raises(ValueError, match=match):
+        LSTMForecaster(**TINY_F).fit(y, X=X, fh=[1])
+
+
+# ---- forecast_panel: a panel of numbers only --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pretrained():
+    pytest.importorskip("sktime", reason="LSTMForecaster needs sktime")
+    from sklstm import LSTMForecaster
+
+    return LSTMForecaster(**TINY_F).pretrain(_panel(), fh=[1, 2])
+
+
+@needs_sktime
+def test_forecast_panel_refuses_a_single_series_with_the_fix(pretrained):
+    # Before: pandas' "No group keys passed!".
+    with pytest.raises(ValueError, match=r"needs a panel.*pd\.concat"):
+        pretrained.forecast_panel(_panel().loc["s0"])
+
+
+@needs_sktime
+@pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["nan", "inf"])
+def test_forecast_panel_refuses_nan_and_inf_naming_the_series(pretrained, bad):
+    # Before: NaN came back as the forecast of that series (inf also with RuntimeWarnings).
+    panel = _panel()
+    panel.iloc[-3, 0] = bad
+    kind = "missing values" if np.isnan(bad) else "infinite values"
+    with pytest.raises(ValueError, match=f"series 's2' of y contains {kind}"):
+        pretrained.forecast_panel(panel)
+
+
+@needs_sktime
+def test_forecast_panel_refuses_strings_naming_the_columns(pretrained):
+    # Before: pandas' "could not convert string to float".
+    with pytest.raises(TypeError, match=r"the column\(s\) \['v'\] are not numeric"):
+        pretrained.forecast_panel(_panel().assign(v="x"))
+
+
+@needs_sktime
+def test_forecast_panel_leaves_its_input_alone_and_forecasts_every_series(pretrained):
+    panel = _panel()
+    before = panel.copy()
+    out = pretrained.forecast_panel(panel)
+    pd.testing.assert_frame_equal(panel, before)
+    assert out.shape == (6, 1) and np.isfinite(out.to_numpy()).all()
+    assert out.index.get_level_values("id").unique().tolist() == ["s0", "s1", "s2"]
