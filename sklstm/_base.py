@@ -203,6 +203,9 @@ class BaseLSTM(BaseEstimator):
             iterator_valid__batch_size=max(batch_size, 1024),
             train_split=None,  # the validation set is given explicitly: _fit_dataset
             callbacks=callbacks,
+            # skorch's per-epoch table is printed only at verbose >= 2; below that it
+            # would still be formatted every epoch (a few % of a small fit): left out.
+            **({} if self.verbose >= 2 else {"callbacks__print_log": None}),
             device=self.device_,
             verbose=int(self.verbose >= 2),
         )

@@ -405,6 +405,28 @@ def test_divergence_in_the_first_epoch_raises():
     assert not hasattr(reg, "net_")
 
 
+class _CountTrainingBatches(Callback):
+    seen = []  # class-level: the estimator trains on a deep copy of its callbacks
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if training:
+            self.seen.append(len(net.history))
+
+
+def test_divergence_stops_at_the_first_non_finite_batch_loss():
+    # 8 batches an epoch; after the first step at lr 1e30 the loss is no longer finite,
+    # and the guard ends the epoch there instead of running the remaining batches (the
+    # guard runs before this callback, so the batch it stops at is not counted).
+    X, y = sequence_task(n=64, dtype=np.float32)
+    _CountTrainingBatches.seen.clear()
+    reg = LSTMRegressor(
+        learning_rate_init=1e30, batch_size=8, callbacks=[_CountTrainingBatches()], **FAST
+    )
+    with pytest.raises(FloatingPointError, match="diverged in its first epoch"):
+        reg.fit(X, y)
+    assert 1 <= len(_CountTrainingBatches.seen) < 8
+
+
 def test_save_and_load_weights_without_pickle(tmp_path):
     X, y = sequence_task(n=32)
     reg = LSTMRegressor(num_layers=2, **FAST).fit(X, np.column_stack([y, -y]))
@@ -530,3 +552,13 @@ def test_peak_memory_of_a_fit_on_windows_is_a_fraction_of_the_windows():
         f"peak RSS grew by {usage['growth'] / 1e6:.1f} MB during the fits, "
         f"{usage['growth'] / windows:.2f} x the {windows / 1e6:.0f} MB of windows"
     )
+
+
+def test_verbose_2_prints_the_epoch_table_and_0_prints_nothing(capsys):
+    X, y = sequence_task(n=32)
+    LSTMRegressor(verbose=2, **FAST).fit(X, y)
+    out = capsys.readouterr()
+    assert "train_loss" in out.out and len([ln for ln in out.out.splitlines() if ln]) >= 2 + 5
+    LSTMRegressor(verbose=0, **FAST).fit(X, y)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
