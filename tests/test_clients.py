@@ -40,6 +40,10 @@ def _monthly(n=40, seed=0, name="sales"):
     return pd.Series(values, index=pd.period_range("2000-01", periods=n, freq="M"), name=name)
 
 
+def _exog(n):
+    return pd.DataFrame({"x": np.cos(np.arange(n) / 3)}, index=_monthly(n).index)
+
+
 def _panel(n_series=3, n=24):
     index = pd.MultiIndex.from_product(
         [[f"s{i}" for i in range(n_series)], pd.period_range("2000-01", periods=n, freq="M")],
@@ -286,3 +290,110 @@ def test_forecast_panel_leaves_its_input_alone_and_forecasts_every_series(pretra
     pd.testing.assert_frame_equal(panel, before)
     assert out.shape == (6, 1) and np.isfinite(out.to_numpy()).all()
     assert out.index.get_level_values("id").unique().tolist() == ["s0", "s1", "s2"]
+
+
+# ---- waiting for patches to files owned by others (the lead applies them) ---------------------
+
+needs_inputs_patch = pytest.mark.xfail(strict=True, reason="needs patch A_forecaster_inputs")
+
+
+@needs_sktime
+@needs_inputs_patch
+def test_predict_refuses_infinite_future_x():
+    # Before: the forecast came back finite, as if X were fine.
+    from sklstm import LSTMForecaster
+
+    y = _monthly()
+    X = _exog(43)
+    forecaster = LSTMForecaster(**TINY_F).fit(y, X=X.iloc[:40], fh=[1, 2])
+    future = X.iloc[40:].copy()
+    future.iloc[1, 0] = np.inf
+    with pytest.raises(ValueError, match=r"X contains infinite values \(the first at row 1\)"):
+        forecaster.predict(X=future)
+
+
+@needs_sktime
+@needs_inputs_patch
+def test_update_refuses_infinite_x_and_other_y_columns_leaving_the_forecaster_as_it_was():
+    # Before: infinite X was stored (every later predict failed), and y with other
+    # columns failed as "y contains NaN" after the history had been overwritten.
+    from sklstm import LSTMForecaster
+
+    y = pd.DataFrame({"a": _monthly(), "b": _monthly(seed=1)})
+    X = _exog(43)
+    forecaster = LSTMForecaster(**TINY_F).fit(y.iloc[:37], X=X.iloc[:37], fh=[1])
+    expected = forecaster.predict(X=X.iloc[37:])
+    bad_X = X.iloc[37:40].copy()
+    bad_X.iloc[0, 0] = np.inf
+    with pytest.raises(ValueError, match="X contains infinite values"):
+        forecaster.update(y.iloc[37:40], X=bad_X, update_params=False)
+    with pytest.raises(ValueError, match=r"columns \['a', 'c'\], but fit got \['a', 'b'\]"):
+        forecaster.update(y.iloc[37:40].rename(columns={"b": "c"}), X=X.iloc[37:40])
+    assert forecaster.cutoff[0] == y.index[36]
+    pd.testing.assert_frame_equal(forecaster.predict(X=X.iloc[37:]), expected)
+
+
+@needs_sktime
+@needs_inputs_patch
+def test_update_with_an_unnamed_series_continues_as_sktimes_forecasters_do():
+    # sktime's NaiveForecaster takes a one-column update whatever its name; before, this
+    # failed as "y contains NaN" and left the history broken.
+    from sklstm import LSTMForecaster
+
+    y = _monthly()
+    forecaster = LSTMForecaster(**TINY_F).fit(y.iloc[:37], fh=[1])
+    forecaster.update(pd.Series(y.iloc[37:].to_numpy(), index=y.index[37:]))
+    pred = forecaster.predict()
+    assert pred.index[0] == y.index[-1] + 1 and np.isfinite(pred.to_numpy()).all()
+
+
+@needs_sktime
+@needs_inputs_patch
+def test_timedelta_fh_counts_steps_of_the_index():
+    # Before: fh=["1 days", "2 days"] was read as 86400 and 172800 steps ahead.
+    from sklstm import LSTMForecaster
+
+    y = pd.Series(_monthly().to_numpy(), index=pd.date_range("2000-01-01", periods=40, freq="D"))
+    forecaster = LSTMForecaster(**TINY_F).fit(y, fh=pd.to_timedelta([1, 2], unit="D"))
+    assert forecaster.horizon_ == 2
+    assert forecaster.predict().index.equals(pd.date_range("2000-02-10", periods=2, freq="D"))
+
+
+@needs_sktime
+@needs_inputs_patch
+@pytest.mark.parametrize(
+    "fh, match",
+    [([0, 1], r"fh has \[0\]"), ([-1], r"fh has \[-1\]"), ("absolute", "relative, e.g.")],
+)
+def test_forecast_panel_refuses_steps_that_are_not_ahead(pretrained, fh, match):
+    # Before: step 0 came back silently (the step-2 forecast, labelled at the cutoff);
+    # step -1 raised numpy's "negative dimensions are not allowed".
+    from sktime.forecasting.base import ForecastingHorizon
+
+    if fh == "absolute":
+        fh = ForecastingHorizon(pd.period_range("2002-01", periods=2, freq="M"), is_relative=False)
+    with pytest.raises(ValueError, match=match):
+        pretrained.forecast_panel(_panel(), fh=fh)
+
+
+@needs_sktime
+@needs_inputs_patch
+def test_forecast_panel_refuses_other_columns_than_pretrain(pretrained):
+    # Before: "unsupported operand type(s) for -: 'float' and 'NoneType'" from the normaliser.
+    with pytest.raises(ValueError, match="pretrained on 1 target column"):
+        pretrained.forecast_panel(_panel().assign(w=1.0))
+
+
+@needs_sktime
+@pytest.mark.xfail(strict=True, reason="needs patch A_theta_zero")
+def test_a_series_that_ends_in_zeros_fits_without_warnings():
+    # A discontinued product: the theta baseline's seasonal indices divided 0 by 0 on the
+    # all-zero windows (a RuntimeWarning in a default fit).
+    from sklstm import LSTMForecaster
+
+    y = pd.Series(np.r_[np.ones(30), np.zeros(30)], index=_monthly(60).index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        forecaster = LSTMForecaster(**TINY_F).fit(y, fh=[1, 2])
+        pred = forecaster.predict()
+    assert forecaster.sp_ == 12 and np.isfinite(pred.to_numpy()).all()

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-__all__ = ["check_index", "check_update"]
+__all__ = ["check_index", "check_update", "cutoff_of"]
 
 _LOCATABLE_STEP = pd.Timedelta(days=7)  # a gap in a series this fine is located by its step
 
@@ -229,11 +229,19 @@ def _same_kind(seen, new, owner, restore) -> None:
     if problem is None:
         return
     if restore is not None:
-        restore(_cutoff(seen, _freq(seen) if _kind(seen) == "datetime" else None))
+        restore(cutoff_of(seen))
     raise ValueError(
         f"{owner}.update got y indexed by {problem}: the new time points must continue the "
         "index seen so far. Pass y (and X) with the same kind of index and frequency as in fit."
     )
+
+
+def cutoff_of(seen):
+    """The last time point of ``seen`` as a one-point index that keeps its frequency.
+
+    What to restore the cutoff to when an ``update`` is refused after sktime moved it.
+    """
+    return _cutoff(seen, _freq(seen) if _kind(seen) == "datetime" else None)
 
 
 def _cutoff(seen, freq):
