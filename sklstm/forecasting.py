@@ -22,10 +22,10 @@ from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 from sklstm._base import BaseLSTM
 from sklstm._forecast import intervals
 from sklstm._forecast.ensemble import LSTMEnsemble
-from sklstm._forecast.index import check_index, check_update
+from sklstm._forecast.index import check_index, check_update, cutoff_of
 from sklstm._forecast.model import ForecastModel, design
-from sklstm._forecast.spec import season_length
-from sklstm._forecast.windows import SeriesPanel, check_finite, panel_arrays
+from sklstm._forecast.spec import panel_steps, season_length
+from sklstm._forecast.windows import SeriesPanel, check_finite, panel_arrays, update_frames
 from sklstm._plotting import plot_curves
 
 __all__ = ["LSTMForecaster"]
@@ -368,8 +368,9 @@ class LSTMForecaster(BaseForecaster):
         return ForecastModel(*args, self._recursive, self.sp_, self.baseline_weights_)
 
     def _relative_steps(self, fh) -> np.ndarray:
-        steps = fh.to_numpy() if fh.is_relative else fh.to_relative(self.cutoff).to_numpy()
-        return np.asarray(steps, dtype=np.int64)
+        if not fh.is_relative or not pd.api.types.is_integer_dtype(fh.to_pandas().dtype):
+            fh = fh.to_absolute(self.cutoff).to_relative(self.cutoff)  # timedelta steps too
+        return np.asarray(fh.to_numpy(), dtype=np.int64)
 
     def _horizon(self, fh) -> int:
         return 1 if self._recursive else int(self._relative_steps(fh).max())
@@ -446,7 +447,9 @@ class LSTMForecaster(BaseForecaster):
                 f"{list(self._hist_X.columns)}; the X given to predict lacks the column(s) "
                 f"{missing}."
             )
-        return X.loc[index, self._hist_X.columns].to_numpy(dtype=np.float64)
+        future = X.loc[index, self._hist_X.columns].to_numpy(dtype=np.float64)
+        check_finite(future, "X", type(self).__name__)
+        return future
 
     def _predict(self, fh, X=None):
         steps = self._relative_steps(fh)
@@ -465,14 +468,13 @@ class LSTMForecaster(BaseForecaster):
 
     def _update(self, y, X=None, update_params=True):
         check_update(self._hist_y.index, y.index, type(self).__name__, restore=self._set_cutoff)
-        check_finite(y.to_numpy(dtype=np.float64), "y", type(self).__name__)
+        try:
+            y, X = update_frames(y, X, self._y_columns, self._hist_X, type(self).__name__)
+        except ValueError:  # sktime has moved the cutoff already: a refused update leaves it
+            self._set_cutoff(cutoff_of(self._hist_y.index))
+            raise
         self._hist_y = update_data(self._hist_y, y)
         if self._hist_X is not None:
-            if X is None:
-                raise ValueError(
-                    f"{type(self).__name__} was fitted with exogenous X: update needs X for "
-                    "the new time points too."
-                )
             self._hist_X = update_data(self._hist_X, X)
         if update_params:
             panel = SeriesPanel.from_arrays([self._arrays(self._hist_y, self._hist_X)])
@@ -557,12 +559,19 @@ class LSTMForecaster(BaseForecaster):
         """
         if getattr(self, "pretrained_ensemble_", None) is None:
             raise ValueError(f"{type(self).__name__}.forecast_panel needs pretrain first.")
-        fh = ForecastingHorizon(np.arange(1, self.pretrain_horizon_ + 1) if fh is None else fh)
+        owner = type(self).__name__
+        fh = np.arange(1, self.pretrain_horizon_ + 1) if fh is None else fh
+        fh = fh if isinstance(fh, ForecastingHorizon) else ForecastingHorizon(fh)
+        steps = panel_steps(fh.to_pandas(), fh.is_relative, owner)
         frame = y.to_frame() if isinstance(y, pd.Series) else y
-        check_index(frame, type(self).__name__)
-        steps = np.asarray(fh.to_numpy(), dtype=np.int64)
+        if frame.shape[1] != self.pretrain_spec_.n_targets:
+            raise ValueError(
+                f"{owner} was pretrained on {self.pretrain_spec_.n_targets} target column(s); "
+                f"forecast_panel got {frame.shape[1]}: pass the same columns as pretrain."
+            )
+        check_index(frame, owner)
         model = self._pretrained_model()
-        keys, cutoffs, values = model.forecast_last(frame, steps, type(self).__name__)
+        keys, cutoffs, values = model.forecast_last(frame, steps, owner)
         pairs = zip(keys, cutoffs, strict=True)
         times = [(*key, t) for key, cutoff in pairs for t in fh.to_absolute_index(cutoff)]
         index = pd.MultiIndex.from_tuples(times, names=frame.index.names)

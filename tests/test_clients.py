@@ -292,13 +292,10 @@ def test_forecast_panel_leaves_its_input_alone_and_forecasts_every_series(pretra
     assert out.index.get_level_values("id").unique().tolist() == ["s0", "s1", "s2"]
 
 
-# ---- waiting for patches to files owned by others (the lead applies them) ---------------------
-
-needs_inputs_patch = pytest.mark.xfail(strict=True, reason="needs patch A_forecaster_inputs")
+# ---- updates, future X, timedelta fh, forecast_panel's fh, all-zero windows -------------
 
 
 @needs_sktime
-@needs_inputs_patch
 def test_predict_refuses_infinite_future_x():
     # Before: the forecast came back finite, as if X were fine.
     from sklstm import LSTMForecaster
@@ -313,7 +310,6 @@ def test_predict_refuses_infinite_future_x():
 
 
 @needs_sktime
-@needs_inputs_patch
 def test_update_refuses_infinite_x_and_other_y_columns_leaving_the_forecaster_as_it_was():
     # Before: infinite X was stored (every later predict failed), and y with other
     # columns failed as "y contains NaN" after the history had been overwritten.
@@ -334,7 +330,6 @@ def test_update_refuses_infinite_x_and_other_y_columns_leaving_the_forecaster_as
 
 
 @needs_sktime
-@needs_inputs_patch
 def test_update_with_an_unnamed_series_continues_as_sktimes_forecasters_do():
     # sktime's NaiveForecaster takes a one-column update whatever its name; before, this
     # failed as "y contains NaN" and left the history broken.
@@ -348,7 +343,6 @@ def test_update_with_an_unnamed_series_continues_as_sktimes_forecasters_do():
 
 
 @needs_sktime
-@needs_inputs_patch
 def test_timedelta_fh_counts_steps_of_the_index():
     # Before: fh=["1 days", "2 days"] was read as 86400 and 172800 steps ahead.
     from sklstm import LSTMForecaster
@@ -360,7 +354,6 @@ def test_timedelta_fh_counts_steps_of_the_index():
 
 
 @needs_sktime
-@needs_inputs_patch
 @pytest.mark.parametrize(
     "fh, match",
     [([0, 1], r"fh has \[0\]"), ([-1], r"fh has \[-1\]"), ("absolute", "relative, e.g.")],
@@ -377,7 +370,6 @@ def test_forecast_panel_refuses_steps_that_are_not_ahead(pretrained, fh, match):
 
 
 @needs_sktime
-@needs_inputs_patch
 def test_forecast_panel_refuses_other_columns_than_pretrain(pretrained):
     # Before: "unsupported operand type(s) for -: 'float' and 'NoneType'" from the normaliser.
     with pytest.raises(ValueError, match="pretrained on 1 target column"):
@@ -385,7 +377,6 @@ def test_forecast_panel_refuses_other_columns_than_pretrain(pretrained):
 
 
 @needs_sktime
-@pytest.mark.xfail(strict=True, reason="needs patch A_theta_zero")
 def test_a_series_that_ends_in_zeros_fits_without_warnings():
     # A discontinued product: the theta baseline's seasonal indices divided 0 by 0 on the
     # all-zero windows (a RuntimeWarning in a default fit).

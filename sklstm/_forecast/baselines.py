@@ -62,7 +62,10 @@ def seasonal_indices(past_y, sp: int):
         trend = trend - 0.5 * (past_y[:, :n_trend] + past_y[:, k - 1 :])
     trend = trend / sp
     positive = np.all(past_y > 0, axis=1, keepdims=True)
+    # A window that is not positive everywhere gets indices of 1 (below): its ratios are 1
+    # here too, so that an all-zero window divides no zero by zero (a RuntimeWarning).
     ratio = past_y[:, off : off + n_trend] / np.where(positive, trend, 1.0)
+    ratio = np.where(positive, ratio, 1.0)
     position = (np.arange(n_trend) + off) % sp
     index = np.stack([ratio[:, position == j].mean(axis=1) for j in range(sp)], axis=1)
     index = index / index.mean(axis=1, keepdims=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 
@@ -112,6 +113,26 @@ def resolve_lookback(
         )
         return limit
     return int(lookback)
+
+
+def panel_steps(values, is_relative: bool, owner: str) -> np.ndarray:
+    """The steps ahead of ``forecast_panel``'s horizon (``values``: its pandas index).
+
+    Each series of a panel ends at its own time point, so only relative integer steps
+    of 1 or more have a meaning; absolute, timedelta, zero and negative steps are refused.
+    """
+    if not is_relative or not pd.api.types.is_integer_dtype(values.dtype):
+        raise ValueError(
+            f"{owner}.forecast_panel needs fh as steps ahead (relative, e.g. [1, 2, 3]); "
+            f"got {list(values)}."
+        )
+    steps = np.asarray(values, dtype=np.int64)
+    if steps.min() < 1:
+        raise ValueError(
+            f"{owner}.forecast_panel forecasts steps 1 or more after the end of each "
+            f"series; fh has {steps[steps < 1].tolist()}. In-sample steps are not supported."
+        )
+    return steps
 
 
 # Seasonal period by pandas frequency, sktime's convention (the base unit of the offset).

@@ -208,6 +208,37 @@ def check_finite(values, what: str, owner: str) -> None:
         )
 
 
+def update_frames(y, X, y_columns, hist_X, owner: str):
+    """The ``y`` and ``X`` of an update, checked against fit's columns (nothing changes).
+
+    A one-column ``y`` is renamed as fit's (its name does not matter, as in sktime); ``X``
+    keeps fit's exogenous columns (those of ``hist_X``; None: fitted without X) only.
+    """
+    if list(y.columns) != list(y_columns):
+        if len(y.columns) != 1 or len(y_columns) != 1:
+            raise ValueError(
+                f"{owner}.update got y with the columns {list(y.columns)}, but fit got "
+                f"{list(y_columns)}: pass y with the same columns."
+            )
+        y = y.set_axis(list(y_columns), axis=1)
+    check_finite(y.to_numpy(dtype=np.float64), "y", owner)
+    if hist_X is None:
+        return y, X
+    if X is None:
+        raise ValueError(
+            f"{owner} was fitted with exogenous X: update needs X for the new time points too."
+        )
+    missing = [c for c in hist_X.columns if c not in X.columns]
+    if missing:
+        raise ValueError(
+            f"{owner} was fitted with exogenous X columns {list(hist_X.columns)}; the X given "
+            f"to update lacks the column(s) {missing}."
+        )
+    X = X[list(hist_X.columns)]
+    check_finite(X.to_numpy(dtype=np.float64), "X", owner)
+    return y, X
+
+
 def panel_arrays(y, X=None, owner="LSTMForecaster"):
     """List of ``(Y, Xa)`` float64 arrays, one per instance of a multi-indexed panel."""
     X_groups = {} if X is None else dict(list(_by_instance(X)))
