@@ -535,6 +535,13 @@ def test_sp_auto_reads_the_index_frequency(freq, expected):
     assert season_length(pd.RangeIndex(3)) == 1
 
 
+def test_sp_auto_reads_seven_days_as_weekly_with_or_without_the_freq():
+    dates = pd.date_range("2000-01-02", periods=10, freq="7D")
+    assert season_length(dates) == 52
+    assert season_length(pd.DatetimeIndex(list(dates))) == 52  # no freq set: infer_freq
+    assert season_length(pd.date_range("2000-01-02", periods=10, freq="3D")) == 1
+
+
 def test_sp_sets_the_lookback_the_season_mode_and_the_seasonal_baseline():
     y = _seasonal(96)  # monthly
     f = LSTMForecaster(random_state=0, **{**FAST, "lookback": "auto", "max_iter": 2})

@@ -142,7 +142,7 @@ _PERIODS = {"Y": 1, "A": 1, "Q": 4, "M": 12, "W": 52, "D": 7, "B": 5, "h": 24, "
 def season_length(index) -> int:
     """The seasonal period implied by a time index's frequency (1 when it has none).
 
-    Quarterly 4, monthly 12, semi-monthly 24, weekly 52, daily 7, business-daily 5,
+    Quarterly 4, monthly 12, semi-monthly 24, weekly (and 7-daily) 52, daily 7, business-daily 5,
     hourly 24, and for ``n``-minute data the number of steps in a day (half-hourly: 48);
     business and custom-business months, quarters and years as their calendar ones;
     yearly, integer and range indices have none (1).
@@ -168,5 +168,7 @@ def season_length(index) -> int:
             return int(86400 // seconds) if 86400 % seconds == 0 else 1
     if base.startswith(("h", "H")):
         return max(int(24 // n), 1) if 24 % n == 0 else 1
+    if base[:1] == "D" and n == 7:  # seven days: weekly, as infer_freq reads those dates
+        return 52
     period = _PERIODS.get(base[:1], 1) if base else 1
     return period if n == 1 else 1
