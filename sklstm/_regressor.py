@@ -240,7 +240,15 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
                 f"got {len(X)} sample. Set early_stopping=False to fit on 1 sample."
             )
         if cold:
-            mean = np.average(y2, axis=0, weights=sample_weight)
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean = np.average(y2, axis=0, weights=sample_weight)
+                var = np.average((y2 - mean) ** 2, axis=0, weights=sample_weight)
+            if not (np.isfinite(mean).all() and np.isfinite(var).all()):
+                raise ValueError(
+                    f"{type(self).__name__}: y is too large to standardise in float64 (its "
+                    f"largest magnitude is {np.abs(y2).max():.3g}; its variance overflows). "
+                    "Divide y by a constant first, and multiply the predictions back."
+                )
             self._cold_start(
                 n_features=X.shape[1],
                 n_channels=X.shape[2],
@@ -248,7 +256,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
                 n_outputs=y2.shape[1],
                 y_ndim=y.ndim,
                 y_mean=mean,
-                y_var=np.average((y2 - mean) ** 2, axis=0, weights=sample_weight),
+                y_var=var,
                 n_train=len(X),
             )
         y_scaled = ((y2 - self.y_mean_) / self._target_divisor()).astype(self.dtype_)

@@ -6,6 +6,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import joblib
 import numpy as np
@@ -562,3 +563,13 @@ def test_verbose_2_prints_the_epoch_table_and_0_prints_nothing(capsys):
     LSTMRegressor(verbose=0, **FAST).fit(X, y)
     out = capsys.readouterr()
     assert out.out == "" and out.err == ""
+
+
+def test_targets_too_large_to_standardise_are_refused_with_the_fix():
+    X, y = sequence_task(n=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning on the way
+        with pytest.raises(ValueError, match="too large to standardise.*Divide y by a constant"):
+            LSTMRegressor(**FAST).fit(X, y * 1e300)
+    reg = LSTMRegressor(**FAST).fit(X, y * 1e150)  # large but representable: fine
+    assert np.isfinite(reg.predict(X)).all()
