@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
@@ -9,6 +10,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from sklstm.nn._kernels import IMPLS, select_recurrence
 
@@ -21,6 +23,49 @@ def _check_positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+# Written for torch.jit.script (annotated; `assert w_ch is not None` refines the Optional):
+# it runs only inside torch.jit.trace (_scripted_recurrence); tested against the reference.
+def _traceable_recurrence(
+    xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, w_ch: Tensor | None, peephole: str
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The eager recurrence in TorchScript: under ``torch.jit.trace`` the time loop stays a
+    loop (an unrolled trace would silently run the traced number of steps only)."""
+    hidden = h.shape[-1]
+    w_hh_t = w_hh.t()
+    outputs: list[Tensor] = []
+    for t in range(xw.shape[0]):
+        gates = torch.addmm(xw[t], h, w_hh_t)
+        gi, gf, gg, go = gates.chunk(4, 1)
+        if peephole == "diagonal":
+            assert w_ch is not None
+            gi = gi + w_ch[:hidden] * c
+            gf = gf + w_ch[hidden : 2 * hidden] * c
+        elif peephole == "full":
+            assert w_ch is not None
+            gi = gi + torch.mm(c, w_ch[:hidden].t())
+            gf = gf + torch.mm(c, w_ch[hidden : 2 * hidden].t())
+            gg = gg + torch.mm(c, w_ch[2 * hidden : 3 * hidden].t())
+        c = torch.sigmoid(gf) * c + torch.sigmoid(gi) * torch.tanh(gg)
+        if peephole == "diagonal":
+            assert w_ch is not None
+            go = go + w_ch[2 * hidden :] * c
+        elif peephole == "full":
+            assert w_ch is not None
+            go = go + torch.mm(c, w_ch[3 * hidden :].t())
+        h = torch.sigmoid(go) * torch.tanh(c)
+        outputs.append(h)
+    if len(outputs) == 0:
+        return xw.new_zeros(0, h.shape[0], hidden), h, c
+    return torch.stack(outputs), h, c
+
+
+@functools.cache
+def _scripted_recurrence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch >= 2.10 deprecates jit
+        return torch.jit.script(_traceable_recurrence)
 
 
 class PeepholeLSTM(nn.Module):
@@ -88,9 +133,11 @@ class PeepholeLSTM(nn.Module):
         matrix products use TF32 tensor cores (faster; relative error a few
         1e-3 over 24 steps, up to 5e-2 on gradients of 168-step sequences).
     bidirectional : bool, default=False
-        Accepted for drop-in compatibility; only False is supported.
+        Accepted for drop-in compatibility; only False is supported (True raises
+        ``ValueError``).
     proj_size : int, default=0
-        Accepted for drop-in compatibility; only 0 is supported.
+        Accepted for drop-in compatibility; only 0 is supported (> 0 raises
+        ``ValueError``).
     device, dtype : optional
         Where and in which dtype to create the parameters, as in torch.
 
@@ -103,8 +150,25 @@ class PeepholeLSTM(nn.Module):
     weight_ch_l{k} : Tensor of shape (3 * hidden_size,) or (4 * hidden_size, hidden_size)
         The peephole weights (absent with ``peephole="none"``).
 
+    all_weights : list of lists of Tensor
+        The parameters of each layer, as in torch (peephole weights last).
+
     All parameters are initialised from :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`
     with :math:`k = 1 / \text{hidden\_size}`, as in torch.
+
+    Notes
+    -----
+    Where it differs from ``torch.nn.LSTM``:
+
+    - A sequence of length 0 returns the initial state (torch raises).
+    - ``torch.jit.script`` raises ``RuntimeError`` (the fused kernels are Python
+      autograd functions); ``torch.jit.trace``, ``torch.compile`` and
+      ``torch.export`` work (they run the generic PyTorch loop).
+    - A ``PackedSequence`` input runs one pass per distinct sequence length.
+    - The fused diagonal-peephole paths (``"cpu_fused"``, ``"triton"``) have no
+      double backward: ``create_graph=True`` through them raises ``RuntimeError``;
+      ``impl="eager"`` (and ``peephole="none"`` on the CPU) support it.
+    - ``flatten_parameters()`` is a no-op.
 
     See Also
     --------
@@ -164,9 +228,17 @@ class PeepholeLSTM(nn.Module):
         if impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
         if bidirectional:
-            raise ValueError("PeepholeLSTM does not support bidirectional=True")
+            raise ValueError(
+                "PeepholeLSTM does not support bidirectional=True: run a second PeepholeLSTM "
+                "on the time-reversed input (input.flip(0), or flip(1) with batch_first=True), "
+                "flip its output back and concatenate the two outputs on the last dimension"
+            )
         if proj_size:
-            raise ValueError("PeepholeLSTM does not support proj_size > 0")
+            raise ValueError(
+                f"PeepholeLSTM does not support proj_size > 0 (got proj_size={proj_size!r}): "
+                "leave proj_size=0 and apply a torch.nn.Linear(hidden_size, proj_size) to "
+                "the output"
+            )
         if dropout > 0 and self.num_layers == 1:
             warnings.warn(
                 "dropout > 0 has no effect with num_layers=1: it is applied between "
@@ -215,6 +287,30 @@ class PeepholeLSTM(nn.Module):
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
 
+    @property
+    def _all_weights(self) -> list[list[str]]:
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_ch")
+        return [
+            [f"{n}_l{k}" for n in names if hasattr(self, f"{n}_l{k}")]
+            for k in range(self.num_layers)
+        ]
+
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """The parameters of each layer, as ``torch.nn.LSTM.all_weights`` (peepholes last)."""
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
+    def flatten_parameters(self) -> None:
+        """A no-op, for code written for ``torch.nn.LSTM`` (which compacts cuDNN weights)."""
+
+    def __prepare_scriptable__(self):
+        raise RuntimeError(
+            "torch.jit.script cannot compile PeepholeLSTM: its fused kernels are Python "
+            "autograd functions. Use torch.jit.trace(module, example_input) (it traces the "
+            "generic PyTorch loop), torch.compile or torch.export instead; an "
+            "LSTMRegressor exports with export_torchscript() or sklstm.to_onnx()."
+        )
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
@@ -257,9 +353,13 @@ class PeepholeLSTM(nn.Module):
             getattr(self, f"weight_ch_l{k}", None),
         )
 
-    def _check_input(self, input: Tensor, hx: tuple[Tensor, Tensor] | None) -> bool:
+    def _check_input(
+        self, input: Tensor, hx: tuple[Tensor, Tensor] | None, batch_first: bool
+    ) -> bool:
         if not isinstance(input, Tensor):
-            raise TypeError(f"input must be a torch.Tensor, got {type(input).__name__}")
+            raise TypeError(
+                f"input must be a torch.Tensor or a PackedSequence, got {type(input).__name__}"
+            )
         if input.dim() not in (2, 3):
             raise ValueError(
                 "input must be 3-D (seq_len, batch, input_size) -- or (batch, seq_len, "
@@ -276,67 +376,133 @@ class PeepholeLSTM(nn.Module):
                 f"input must be a floating-point tensor, got dtype {input.dtype}; "
                 "convert it with input.float()"
             )
+        weight = self.weight_ih_l0
+        if input.dtype != weight.dtype:
+            raise ValueError(
+                f"input dtype ({input.dtype}) does not match the dtype of the parameters "
+                f"({weight.dtype}): convert the input with input.to({weight.dtype}) or the "
+                f"module with module.to({input.dtype})"
+            )
+        if input.device != weight.device:
+            raise RuntimeError(
+                f"input is on {input.device} but the parameters are on {weight.device}: move "
+                f"the input with input.to({str(weight.device)!r}) or the module with "
+                f"module.to({str(input.device)!r})"
+            )
         is_batched = input.dim() == 3
         if hx is not None:
             if not (isinstance(hx, (tuple, list)) and len(hx) == 2):
                 raise TypeError("hx must be a tuple (h_0, c_0)")
-            batch = (
-                (input.shape[0] if self.batch_first else input.shape[1]) if is_batched else None
-            )
+            batch = (input.shape[0] if batch_first else input.shape[1]) if is_batched else None
             expected = (
                 (self.num_layers, batch, self.hidden_size)
                 if is_batched
                 else (self.num_layers, self.hidden_size)
             )
             for name, state in zip(("h_0", "c_0"), hx, strict=True):
+                if not isinstance(state, Tensor):
+                    raise TypeError(
+                        f"hx must be a tuple of two tensors (h_0, c_0); {name} is a "
+                        f"{type(state).__name__}"
+                    )
                 if tuple(state.shape) != expected:
                     raise ValueError(
                         f"{name} must have shape {expected} (num_layers, batch, hidden_size), "
                         f"got {tuple(state.shape)}"
                     )
+                if state.dtype != input.dtype or state.device != input.device:
+                    raise ValueError(
+                        f"{name} is {state.dtype} on {state.device}, the input {input.dtype} "
+                        f"on {input.device}: give the states in the input's dtype and device "
+                        f"({name}.to(input))"
+                    )
         return is_batched
 
     def forward(
-        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        self,
+        input: Tensor | PackedSequence,
+        hx: tuple[Tensor, Tensor] | None = None,
+    ) -> tuple[Tensor | PackedSequence, tuple[Tensor, Tensor]]:
         """Run the LSTM over a batch of sequences.
 
         Parameters
         ----------
-        input : Tensor of shape (seq_len, batch, input_size)
+        input : Tensor of shape (seq_len, batch, input_size), or PackedSequence
             Or (batch, seq_len, input_size) with ``batch_first=True``, or
-            (seq_len, input_size) for a single unbatched sequence.
+            (seq_len, input_size) for a single unbatched sequence, or a
+            ``torch.nn.utils.rnn.PackedSequence`` (as from ``pack_padded_sequence``;
+            one pass runs per distinct sequence length).
         hx : tuple (h_0, c_0), optional
             Initial states, each of shape (num_layers, batch, hidden_size)
             ((num_layers, hidden_size) for unbatched input); zeros if omitted.
 
         Returns
         -------
-        output : Tensor of shape (seq_len, batch, hidden_size)
-            (batch first with ``batch_first=True``): h_t of the last layer.
+        output : Tensor of shape (seq_len, batch, hidden_size), or PackedSequence
+            (batch first with ``batch_first=True``): h_t of the last layer; a
+            ``PackedSequence`` (of the same lengths) for a packed input.
         (h_n, c_n) : Tensors of shape (num_layers, batch, hidden_size)
-            The final states of every layer.
+            The final states of every layer (for a packed input: at each
+            sequence's own last step, in the original order of the batch).
         """
-        is_batched = self._check_input(input, hx)
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
+        is_batched = self._check_input(input, hx, self.batch_first)
         if not is_batched:
             input = input.unsqueeze(1 if not self.batch_first else 0)
             if hx is not None:
                 hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
         x = input.transpose(0, 1) if self.batch_first else input  # (seq_len, batch, feat)
-        batch = x.shape[1]
-        if hx is None:
-            zeros = x.new_zeros(self.num_layers, batch, self.hidden_size)
-            hx = (zeros, zeros)
-        if self.peephole == "none":
-            output, h_n, c_n = self._forward_fused_plain(x, hx)
-        else:
-            output, h_n, c_n = self._forward_peephole(x, hx)
+        output, h_n, c_n = self._forward_time_major(x, hx)
         if self.batch_first:
             output = output.transpose(0, 1)
         if not is_batched:
             output = output.squeeze(1 if not self.batch_first else 0)
             h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
         return output, (h_n, c_n)
+
+    def _forward_time_major(
+        self, x: Tensor, hx: tuple[Tensor, Tensor] | None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        if hx is None:
+            zeros = x.new_zeros(self.num_layers, x.shape[1], self.hidden_size)
+            hx = (zeros, zeros)
+        if self.peephole == "none":
+            return self._forward_fused_plain(x, hx)
+        return self._forward_peephole(x, hx)
+
+    def _forward_packed(
+        self, packed: PackedSequence, hx: tuple[Tensor, Tensor] | None
+    ) -> tuple[PackedSequence, tuple[Tensor, Tensor]]:
+        # The sequences of each length run as one batch, so that every sequence's
+        # final state is taken at its own last step (padding never enters a cell).
+        padded, lengths = pad_packed_sequence(packed)  # (T, batch, feat), original order
+        self._check_input(padded, hx, batch_first=False)
+        T, batch = padded.shape[0], padded.shape[1]
+        if hx is None:
+            zeros = padded.new_zeros(self.num_layers, batch, self.hidden_size)
+            hx = (zeros, zeros)
+        output = padded.new_zeros(T, batch, self.hidden_size)
+        h_n = padded.new_zeros(self.num_layers, batch, self.hidden_size)
+        c_n = h_n
+        for length in torch.unique(lengths).tolist():
+            idx = (lengths == length).nonzero().flatten().to(padded.device)
+            out_g, h_g, c_g = self._forward_time_major(
+                padded[:length].index_select(1, idx),
+                (hx[0].index_select(1, idx), hx[1].index_select(1, idx)),
+            )
+            output = output.index_copy(1, idx, F.pad(out_g, (0, 0, 0, 0, 0, T - length)))
+            h_n = h_n.index_copy(1, idx, h_g)
+            c_n = c_n.index_copy(1, idx, c_g)
+        if packed.sorted_indices is not None:
+            output = output.index_select(1, packed.sorted_indices)
+        data = torch.cat([output[t, :n] for t, n in enumerate(packed.batch_sizes.tolist())])
+        return (
+            PackedSequence(
+                data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+            ),
+            (h_n, c_n),
+        )
 
     def _forward_peephole(
         self, x: Tensor, hx: tuple[Tensor, Tensor]
@@ -351,7 +517,12 @@ class PeepholeLSTM(nn.Module):
                 xw = torch.addmm(b_ih + b_hh, x2, w_ih.t()).view(*x.shape[:-1], w_ih.shape[0])
             else:
                 xw = torch.matmul(x, w_ih.t())
-            recurrence = select_recurrence(self.impl, self.peephole, xw)
+            if torch.jit.is_tracing() and not torch.onnx.is_in_onnx_export():
+                # torch.jit.trace records plain ops, not the fused kernels' autograd
+                # functions; a scripted loop keeps the trace valid for any seq_len.
+                recurrence = _scripted_recurrence()
+            else:
+                recurrence = select_recurrence(self.impl, self.peephole, xw)
             x, h, c = recurrence(xw, hx[0][k], hx[1][k], w_hh, w_ch, self.peephole)
             h_n.append(h)
             c_n.append(c)

@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 __all__ = ["FusedDiagonal", "fused_diagonal", "weight_hh_grad"]
 
@@ -43,8 +42,16 @@ class FusedDiagonal(torch.autograd.Function):
         return out, hn, cn
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, gout, ghn, gcn):
+        # Autograd runs a backward in grad mode only for create_graph=True: refuse it
+        # rather than return gradients that would silently lack their second order.
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "the fused diagonal-peephole path (impl 'cpu_fused' / 'triton') has no double "
+                "backward (create_graph=True); build the PeepholeLSTM with impl='eager' for "
+                "higher-order gradients (the generic PyTorch loop, which autograd "
+                "differentiates twice)"
+            )
         h0, c0, w_hh, w_ch, out, cs, acts = ctx.saved_tensors
         dxw, dh0, dc0, dw_ch = ctx.backend_backward(
             gout.contiguous(), ghn.contiguous(), gcn.contiguous(), acts, cs, c0, w_hh, w_ch
