@@ -68,6 +68,14 @@ def _scripted_recurrence():
         return torch.jit.script(_traceable_recurrence)
 
 
+def _autocast_on(device_type: str) -> bool:
+    """Whether autocast is on for ``device_type`` (False for types without autocast: meta)."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except RuntimeError:
+        return False
+
+
 class PeepholeLSTM(nn.Module):
     r"""A multi-layer LSTM with peephole connections; a drop-in for ``torch.nn.LSTM``.
 
@@ -377,7 +385,9 @@ class PeepholeLSTM(nn.Module):
                 "convert it with input.float()"
             )
         weight = self.weight_ih_l0
-        if input.dtype != weight.dtype:
+        # Under autocast, torch casts the products itself (as for torch.nn.LSTM): a half
+        # or bfloat16 input into float32 weights is what mixed precision hands over.
+        if input.dtype != weight.dtype and not _autocast_on(input.device.type):
             raise ValueError(
                 f"input dtype ({input.dtype}) does not match the dtype of the parameters "
                 f"({weight.dtype}): convert the input with input.to({weight.dtype}) or the "

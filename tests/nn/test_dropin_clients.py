@@ -286,3 +286,19 @@ def test_state_dict_round_trips_through_torch_save(mode):
         other.load_state_dict(bad)
     if mode == "none":  # a plain cell's state dict is torch's own
         nn.LSTM(3, 4, num_layers=2).load_state_dict(lstm.state_dict())
+
+
+@pytest.mark.parametrize("peephole", MODES)
+def test_mixed_precision_input_runs_under_autocast_as_torch_lstm_does(peephole):
+    # Mixed precision hands a bfloat16 input to float32 weights; outside autocast that is
+    # a dtype mismatch (refused, as torch.nn.LSTM refuses it), inside it is the point.
+    torch.manual_seed(0)
+    lstm = PeepholeLSTM(3, 4, peephole=peephole)
+    x = torch.randn(6, 2, 3)
+    expected, _ = lstm(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, (h, c) = lstm(x.bfloat16())
+    assert out.shape == expected.shape and h.shape == c.shape == (1, 2, 4)
+    torch.testing.assert_close(out.float(), expected, atol=5e-2, rtol=5e-2)
+    with pytest.raises(ValueError, match="does not match the dtype of the parameters"):
+        lstm(x.bfloat16())
