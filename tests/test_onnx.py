@@ -68,6 +68,8 @@ def _cases():
             runs = [(X, reg.predict(X)), (X[:1], reg.predict(X[:1]))]
             # dynamic T: predict refuses another length, the bare network does not
             runs.append((X[:7, :3], _network(reg, np.ascontiguousarray(X[:7, :3]))))
+            # a batch of 0 rows (onnxruntime's LSTM operator alone aborts the process on it)
+            runs.append((X[:0], np.zeros(0, dtype=np.float32)))
             cases[f"regressor-{peephole}-{num_layers}"] = (to_onnx(reg), runs)
     Y2 = np.stack([y, -y], axis=1)
     reg = _reg("diagonal").fit(X, Y2)
@@ -144,6 +146,9 @@ RUNNER = textwrap.dedent(
             out = session.run(None, {input_name: X})[0]
             assert out.dtype == np.float32, (name, out.dtype)
             assert out.shape == expected.shape, (name, out.shape, expected.shape)
+            if expected.size == 0:
+                errors[name].append(0.0)
+                continue
             scale = max(float(np.abs(expected).max()), 1e-30)
             errors[name].append(float(np.abs(out - expected).max()) / scale)
     loaded = [m for m in ("torch", "sklstm", "sklearn") if sys.modules.get(m) is not None]

@@ -223,12 +223,23 @@ def lstm_stack(g, x: str, layers: Sequence[Mapping[str, np.ndarray | None]], pee
     if peephole not in ("diagonal", "full", "none"):
         raise ValueError(f"peephole must be 'diagonal', 'full' or 'none', got {peephole!r}")
     h_last = None
+    if peephole != "full":
+        # onnxruntime's LSTM operator aborts the whole process on a batch of 0 rows: one
+        # row of zeros goes in front of the batch, and its output is dropped at the end.
+        shape = g.op("Shape", [x], "x_shape")
+        first = g.op("Slice", [shape, _ints(g, [0]), _ints(g, [1])], "x_steps")
+        last = g.op("Slice", [shape, _ints(g, [2]), _ints(g, [3])], "x_channels")
+        pad = _zeros(g, [first, _ints(g, [1]), last])
+        x = g.op("Concat", [pad, x], "x_padded", axis=1)
     for k, weights in enumerate(layers):
         want_sequence = k < len(layers) - 1
         if peephole == "full":
             x, h_last = _scan_full_layer(g, x, weights, want_sequence=want_sequence)
         else:
             x, h_last = _onnx_lstm_layer(g, x, weights, peephole, want_sequence=want_sequence)
+    if peephole != "full":
+        end = _ints(g, [np.iinfo(np.int64).max])
+        h_last = g.op("Slice", [h_last, _ints(g, [1]), end, _ints(g, [0])], "h_last_rows")
     return h_last
 
 
