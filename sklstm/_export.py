@@ -99,8 +99,8 @@ def export_torchscript(estimator, path, *, scaler=None):
 
     and returns a tensor of shape ``(n_samples, n_outputs)`` in the units of
     ``y``, equal to ``estimator.predict`` up to rounding. The network is traced
-    on the CPU with the generic PyTorch loop (``impl="eager"``), unrolled over
-    the fitted sequence length; any batch size works. The input must have the
+    on the CPU with the generic PyTorch loop (``impl="eager"``), its time loop
+    recorded as a scripted loop (not unrolled); any batch size works. The input must have the
     fitted ``seq_len`` and ``n_channels`` (checked) and is cast to the dtype
     training ran in (``dtype_``).
 

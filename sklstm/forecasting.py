@@ -369,7 +369,14 @@ class LSTMForecaster(BaseForecaster):
 
     def _relative_steps(self, fh) -> np.ndarray:
         if not fh.is_relative or not pd.api.types.is_integer_dtype(fh.to_pandas().dtype):
-            fh = fh.to_absolute(self.cutoff).to_relative(self.cutoff)  # timedelta steps too
+            absolute = fh.to_absolute(self.cutoff)  # time points, or durations (timedeltas)
+            fh = absolute.to_relative(self.cutoff)
+            if not fh.to_absolute(self.cutoff).to_pandas().equals(absolute.to_pandas()):
+                raise ValueError(
+                    f"{type(self).__name__}: fh {list(absolute.to_pandas())} is not on the "
+                    "time grid of y: give steps ahead as integers, or time points and "
+                    "durations that are whole steps of y's frequency."
+                )
         return np.asarray(fh.to_numpy(), dtype=np.int64)
 
     def _horizon(self, fh) -> int:

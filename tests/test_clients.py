@@ -231,6 +231,27 @@ def test_update_with_another_kind_of_index_is_refused_and_keeps_the_cutoff(new_i
     pd.testing.assert_series_equal(forecaster.predict(), expected)
 
 
+@needs_sktime
+def test_update_takes_the_same_time_zone_given_by_another_tz_object():
+    import zoneinfo
+
+    from sklstm import LSTMForecaster
+
+    y = pd.Series(
+        np.sin(np.arange(45.0)), index=pd.date_range("2000-01-01", periods=45, freq="D", tz="UTC")
+    )
+    forecaster = LSTMForecaster(**TINY_F).fit(y[:40], fh=[1, 2])
+    new = y[40:].copy()
+    new.index = new.index.tz_convert(zoneinfo.ZoneInfo("UTC"))
+    forecaster.update(new, update_params=False)
+    assert forecaster.cutoff[0] == y.index[-1]
+    with pytest.raises(ValueError, match="time zone Europe/Berlin, but fit got time zone UTC"):
+        forecaster.update(
+            pd.Series([1.0], index=pd.date_range("2000-02-15", periods=1, tz="Europe/Berlin")),
+            update_params=False,
+        )
+
+
 # ---- forecaster: bad values, named -----------------------------------------------------------
 
 
@@ -255,6 +276,16 @@ def pretrained():
     from sklstm import LSTMForecaster
 
     return LSTMForecaster(**TINY_F).pretrain(_panel(), fh=[1, 2])
+
+
+@needs_sktime
+def test_forecast_panel_takes_a_panel_sorted_by_time(pretrained):
+    # sktime's pd-multiindex does not ask the rows of one series to be together.
+    panel = _panel()
+    by_time = panel.sort_index(level=-1, sort_remaining=True)
+    assert by_time.index.get_level_values(0)[0] != by_time.index.get_level_values(0)[1]
+    expected = pretrained.forecast_panel(panel)
+    pd.testing.assert_frame_equal(pretrained.forecast_panel(by_time), expected)
 
 
 @needs_sktime
@@ -351,6 +382,11 @@ def test_timedelta_fh_counts_steps_of_the_index():
     forecaster = LSTMForecaster(**TINY_F).fit(y, fh=pd.to_timedelta([1, 2], unit="D"))
     assert forecaster.horizon_ == 2
     assert forecaster.predict().index.equals(pd.date_range("2000-02-10", periods=2, freq="D"))
+    # durations off the daily grid: refused, not forecast one step ahead and mislabelled
+    recursive = LSTMForecaster(**{**TINY_F, "strategy": "recursive"}).fit(y)
+    for off_grid in (["36h"], ["12h"]):
+        with pytest.raises(ValueError, match="not on the time grid of y"):
+            recursive.predict(fh=pd.to_timedelta(off_grid))
 
 
 @needs_sktime

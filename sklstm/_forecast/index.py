@@ -217,6 +217,13 @@ def check_update(seen, new, owner: str, restore=None) -> None:
         raise
 
 
+def _same_tz(a, b) -> bool:
+    """Whether two time zones are the same zone (``ZoneInfo("UTC")`` is ``"UTC"``)."""
+    if a is None or b is None:
+        return a is b
+    return pd.DatetimeTZDtype(tz=a) == pd.DatetimeTZDtype(tz=b)  # pandas' own comparison
+
+
 def _same_kind(seen, new, owner, restore) -> None:
     """Raise ValueError unless ``new`` is the same kind of time index as ``seen``."""
     problem = None
@@ -224,7 +231,7 @@ def _same_kind(seen, new, owner, restore) -> None:
         problem = f"a {type(new).__name__}, but fit got a {type(seen).__name__}"
     elif isinstance(seen, pd.PeriodIndex) and new.freq != seen.freq:
         problem = f"periods of {new.freqstr!r}, but fit got periods of {seen.freqstr!r}"
-    elif isinstance(seen, pd.DatetimeIndex) and new.tz != seen.tz:
+    elif isinstance(seen, pd.DatetimeIndex) and not _same_tz(new.tz, seen.tz):
         problem = f"time zone {new.tz}, but fit got time zone {seen.tz}"
     if problem is None:
         return

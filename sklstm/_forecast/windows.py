@@ -235,6 +235,7 @@ def update_frames(y, X, y_columns, hist_X, owner: str):
             f"to update lacks the column(s) {missing}."
         )
     X = X[list(hist_X.columns)]
+    # All the rows given, as sktime refuses NaN in all of them (it does not look for inf).
     check_finite(X.to_numpy(dtype=np.float64), "X", owner)
     return y, X
 
@@ -284,33 +285,17 @@ def last_windows(frame, lookback: int, owner: str = "forecast_panel"):
         )
     values = _numeric(frame, "y", owner)
     keys, cutoffs, pasts = [], [], []
-    for (key, y_i), (start, stop) in zip(
-        _by_instance(frame), _group_bounds(frame.index), strict=True
-    ):
+    grouped = _by_instance(frame)
+    rows = grouped.indices  # each series' row positions (its rows need not be together)
+    for key, y_i in grouped:
         if len(y_i) < lookback:
             raise ValueError(
                 f"{owner} needs the last {lookback} points of every series; series "
                 f"{key!r} has {len(y_i)}."
             )
-        series = values[start:stop]
+        series = values[rows[key]]
         check_finite(series, f"series {key!r} of y", owner)
         keys.append(key if isinstance(key, tuple) else (key,))
         cutoffs.append(y_i.index.get_level_values(-1)[-1])
         pasts.append(series[-lookback:])
     return keys, cutoffs, np.stack(pasts)
-
-
-def _group_bounds(index):
-    """``(start, stop)`` rows of each instance of a MultiIndex, in the order of appearance.
-
-    The rows of one instance must be contiguous (sktime's panel layout).
-    """
-    codes, _ = pd.factorize(index.droplevel(-1))
-    breaks = np.flatnonzero(np.diff(codes)) + 1
-    starts, stops = np.r_[0, breaks], np.r_[breaks, len(index)]
-    if len(np.unique(codes[starts])) != len(starts):
-        raise ValueError(
-            "forecast_panel needs the rows of each series together (sorted by instance, then "
-            "time); sort y with y.sort_index() first."
-        )
-    return list(zip(starts.tolist(), stops.tolist(), strict=True))

@@ -420,7 +420,9 @@ class PeepholeLSTM(nn.Module):
                         f"{name} must have shape {expected} (num_layers, batch, hidden_size), "
                         f"got {tuple(state.shape)}"
                     )
-                if state.dtype != input.dtype or state.device != input.device:
+                if state.device != input.device or (
+                    state.dtype != input.dtype and not _autocast_on(input.device.type)
+                ):
                     raise ValueError(
                         f"{name} is {state.dtype} on {state.device}, the input {input.dtype} "
                         f"on {input.device}: give the states in the input's dtype and device "

@@ -170,6 +170,21 @@ def test_half_and_bfloat16_on_cpu_run_close_to_the_reference(mode, dtype):
     torch.testing.assert_close(out.double(), ref, rtol=0, atol=5e-2)
 
 
+def test_create_graph_gives_first_order_gradients_through_the_fused_path():
+    # create_graph=True without a second backward (as some training loops always pass it):
+    # the fused path's gradients are exact; only differentiating them again is refused.
+    def grads(impl):
+        torch.manual_seed(1)
+        lstm = PeepholeLSTM(2, 3, peephole="diagonal", impl=impl).double()
+        x = torch.randn(4, 2, 2, dtype=torch.float64, requires_grad=True)
+        return torch.autograd.grad(
+            lstm(x)[0].pow(2).sum(), [x, *lstm.parameters()], create_graph=True
+        )
+
+    for a, b in zip(grads("auto"), grads("eager"), strict=True):
+        torch.testing.assert_close(a.detach(), b.detach())
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_double_backward_is_exact_or_refused(mode):
     def penalty_grads(impl):
@@ -302,3 +317,18 @@ def test_mixed_precision_input_runs_under_autocast_as_torch_lstm_does(peephole):
     torch.testing.assert_close(out.float(), expected, atol=5e-2, rtol=5e-2)
     with pytest.raises(ValueError, match="does not match the dtype of the parameters"):
         lstm(x.bfloat16())
+
+
+@pytest.mark.parametrize("peephole", MODES)
+def test_autocast_carries_the_state_from_chunk_to_chunk(peephole):
+    # Truncated BPTT under mixed precision: a bfloat16 input (from a Linear under
+    # autocast) with the float32 state the previous chunk returned.
+    torch.manual_seed(0)
+    lstm, encoder = PeepholeLSTM(3, 4, peephole=peephole), nn.Linear(3, 3)
+    chunks = torch.randn(2, 5, 2, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        hx = None
+        for chunk in chunks:
+            out, hx = lstm(encoder(chunk), hx)
+    assert out.shape == (5, 2, 4) and torch.isfinite(out.float()).all()
+    assert hx[0].shape == hx[1].shape == (1, 2, 4)
