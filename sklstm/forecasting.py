@@ -368,16 +368,26 @@ class LSTMForecaster(BaseForecaster):
         return ForecastModel(*args, self._recursive, self.sp_, self.baseline_weights_)
 
     def _relative_steps(self, fh) -> np.ndarray:
-        if not fh.is_relative or not pd.api.types.is_integer_dtype(fh.to_pandas().dtype):
-            absolute = fh.to_absolute(self.cutoff)  # time points, or durations (timedeltas)
-            fh = absolute.to_relative(self.cutoff)
-            if not fh.to_absolute(self.cutoff).to_pandas().equals(absolute.to_pandas()):
-                raise ValueError(
-                    f"{type(self).__name__}: fh {list(absolute.to_pandas())} is not on the "
-                    "time grid of y: give steps ahead as integers, or time points and "
-                    "durations that are whole steps of y's frequency."
-                )
-        return np.asarray(fh.to_numpy(), dtype=np.int64)
+        if fh.is_relative and pd.api.types.is_integer_dtype(fh.to_pandas().dtype):
+            return np.asarray(fh.to_numpy(), dtype=np.int64)
+        points = fh.to_absolute(self.cutoff).to_pandas()  # time points, or durations
+        freq = getattr(self.cutoff, "freq", None)
+        if isinstance(points, pd.DatetimeIndex) and freq is not None:
+            # positions on the grid the index continues on (a clock change included)
+            n = len(pd.date_range(self.cutoff[0], points.max(), freq=freq))
+            steps = pd.date_range(self.cutoff[0], periods=n + 1, freq=freq).get_indexer(points)
+        else:
+            relative = fh.to_absolute(self.cutoff).to_relative(self.cutoff)
+            steps = np.asarray(relative.to_numpy(), dtype=np.int64)
+            if not relative.to_absolute(self.cutoff).to_pandas().equals(points):
+                steps = np.full(len(points), -1)
+        if (steps < 1).any():
+            raise ValueError(
+                f"{type(self).__name__}: fh {list(points)} is not on the time grid of y after "
+                "the cutoff: give steps ahead as integers, or time points and durations that "
+                "are whole steps of y's frequency."
+            )
+        return np.asarray(steps, dtype=np.int64)
 
     def _horizon(self, fh) -> int:
         return 1 if self._recursive else int(self._relative_steps(fh).max())

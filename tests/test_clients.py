@@ -289,6 +289,18 @@ def test_forecast_panel_takes_a_panel_sorted_by_time(pretrained):
 
 
 @needs_sktime
+def test_forecast_panel_refuses_rows_without_a_series_label(pretrained):
+    # groupby drops NaN labels: that series would silently be missing from the forecasts.
+    flat = _panel().reset_index()
+    level = flat.columns[0]
+    flat[level] = flat[level].astype(object)
+    flat.loc[flat[level] == flat[level].iloc[-1], level] = np.nan
+    panel = flat.set_index(list(flat.columns[:2]))
+    with pytest.raises(ValueError, match="missing \\(NaN\\) series label"):
+        pretrained.forecast_panel(panel)
+
+
+@needs_sktime
 def test_forecast_panel_refuses_a_single_series_with_the_fix(pretrained):
     # Before: pandas' "No group keys passed!".
     with pytest.raises(ValueError, match=r"needs a panel.*pd\.concat"):
@@ -387,6 +399,20 @@ def test_timedelta_fh_counts_steps_of_the_index():
     for off_grid in (["36h"], ["12h"]):
         with pytest.raises(ValueError, match="not on the time grid of y"):
             recursive.predict(fh=pd.to_timedelta(off_grid))
+
+
+@needs_sktime
+def test_absolute_fh_across_a_clock_change_is_the_same_as_the_steps():
+    # sktime's to_relative counts wall-clock hours across the spring-forward gap: the
+    # points predict(fh=[1..4]) labels would be read as other steps.
+    from sklstm import LSTMForecaster
+
+    index = pd.date_range("2020-03-27", periods=48, freq="h", tz="Europe/Berlin")
+    y = pd.Series(np.sin(np.arange(48.0) / 3), index=index)
+    forecaster = LSTMForecaster(**{**TINY_F, "strategy": "recursive"}).fit(y)
+    by_steps = forecaster.predict(fh=[1, 2, 3, 4])
+    by_points = forecaster.predict(fh=pd.DatetimeIndex(by_steps.index))
+    pd.testing.assert_series_equal(by_points, by_steps)
 
 
 @needs_sktime

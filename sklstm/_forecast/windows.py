@@ -287,6 +287,11 @@ def last_windows(frame, lookback: int, owner: str = "forecast_panel"):
     keys, cutoffs, pasts = [], [], []
     grouped = _by_instance(frame)
     rows = grouped.indices  # each series' row positions (its rows need not be together)
+    if sum(len(r) for r in rows.values()) != len(frame):  # groupby drops NaN labels
+        raise ValueError(
+            f"{owner}: some rows of y have a missing (NaN) series label in the instance "
+            "level(s) of the index; give every row the label of its series."
+        )
     for key, y_i in grouped:
         if len(y_i) < lookback:
             raise ValueError(

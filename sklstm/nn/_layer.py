@@ -420,9 +420,13 @@ class PeepholeLSTM(nn.Module):
                         f"{name} must have shape {expected} (num_layers, batch, hidden_size), "
                         f"got {tuple(state.shape)}"
                     )
-                if state.device != input.device or (
-                    state.dtype != input.dtype and not _autocast_on(input.device.type)
-                ):
+                # under autocast: the input's, the parameters' or autocast's own dtype
+                allowed = (
+                    {input.dtype, weight.dtype, torch.get_autocast_dtype(input.device.type)}
+                    if _autocast_on(input.device.type)
+                    else {input.dtype}
+                )
+                if state.device != input.device or state.dtype not in allowed:
                     raise ValueError(
                         f"{name} is {state.dtype} on {state.device}, the input {input.dtype} "
                         f"on {input.device}: give the states in the input's dtype and device "

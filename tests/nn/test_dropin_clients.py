@@ -170,19 +170,21 @@ def test_half_and_bfloat16_on_cpu_run_close_to_the_reference(mode, dtype):
     torch.testing.assert_close(out.double(), ref, rtol=0, atol=5e-2)
 
 
-def test_create_graph_gives_first_order_gradients_through_the_fused_path():
-    # create_graph=True without a second backward (as some training loops always pass it):
-    # the fused path's gradients are exact; only differentiating them again is refused.
-    def grads(impl):
-        torch.manual_seed(1)
-        lstm = PeepholeLSTM(2, 3, peephole="diagonal", impl=impl).double()
-        x = torch.randn(4, 2, 2, dtype=torch.float64, requires_grad=True)
-        return torch.autograd.grad(
-            lstm(x)[0].pow(2).sum(), [x, *lstm.parameters()], create_graph=True
-        )
-
-    for a, b in zip(grads("auto"), grads("eager"), strict=True):
-        torch.testing.assert_close(a.detach(), b.detach())
+def test_create_graph_through_the_fused_path_is_refused_not_partial():
+    # Gradients taken with create_graph=True through the fused path would lack its second
+    # order wherever they are differentiated next (even via torch.autograd.grad on one
+    # weight, which skips any error node off its path): refused at the backward itself.
+    torch.manual_seed(0)
+    lstm, head = PeepholeLSTM(2, 3, peephole="diagonal").double(), nn.Linear(3, 1).double()
+    x = torch.randn(4, 2, 2, dtype=torch.float64, requires_grad=True)
+    loss = head(lstm(x)[0]).pow(2).sum()
+    with pytest.raises(RuntimeError, match="no double backward.*impl='eager'"):
+        torch.autograd.grad(loss, x, create_graph=True)
+    eager = PeepholeLSTM(2, 3, peephole="diagonal", impl="eager").double()
+    eager.load_state_dict(lstm.state_dict())
+    (gx,) = torch.autograd.grad(head(eager(x)[0]).pow(2).sum(), x, create_graph=True)
+    (g_ih,) = torch.autograd.grad(gx.pow(2).sum(), eager.weight_ih_l0)
+    assert torch.isfinite(g_ih).all() and g_ih.abs().sum() > 0
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -332,3 +334,11 @@ def test_autocast_carries_the_state_from_chunk_to_chunk(peephole):
             out, hx = lstm(encoder(chunk), hx)
     assert out.shape == (5, 2, 4) and torch.isfinite(out.float()).all()
     assert hx[0].shape == hx[1].shape == (1, 2, 4)
+
+
+def test_autocast_still_refuses_states_of_a_foreign_dtype():
+    lstm = PeepholeLSTM(3, 4)
+    state = torch.zeros(1, 2, 4, dtype=torch.float64)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with pytest.raises(ValueError, match="h_0 is torch.float64"):
+            lstm(torch.randn(5, 2, 3), (state, state))

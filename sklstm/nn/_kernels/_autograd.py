@@ -43,38 +43,21 @@ class FusedDiagonal(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, gout, ghn, gcn):
-        # Autograd runs a backward in grad mode only for create_graph=True. The fused
-        # backward is not differentiable: its gradients are computed as usual, and come
-        # out behind an error node that raises if they are differentiated in turn (rather
-        # than silently lacking their second order, as @once_differentiable's would when
-        # the incoming gradients do not require grad).
-        create_graph = torch.is_grad_enabled()
-        with torch.no_grad():
-            h0, c0, w_hh, w_ch, out, cs, acts = ctx.saved_tensors
-            dxw, dh0, dc0, dw_ch = ctx.backend_backward(
-                gout.contiguous(), ghn.contiguous(), gcn.contiguous(), acts, cs, c0, w_hh, w_ch
+        # Autograd runs a backward in grad mode only for create_graph=True: refuse it
+        # rather than return gradients that would silently lack their second order.
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "the fused diagonal-peephole path (impl 'cpu_fused' / 'triton') has no double "
+                "backward (create_graph=True); build the PeepholeLSTM with impl='eager' for "
+                "higher-order gradients (the generic PyTorch loop, which autograd "
+                "differentiates twice)"
             )
-            dw_hh = weight_hh_grad(dxw, h0, out) if ctx.needs_input_grad[3] else None
-        grads = [dxw, dh0, dc0, dw_hh, dw_ch]
-        if create_graph:
-            grads = _not_differentiable(grads)
-        return (*grads, None, None)
-
-
-def _not_differentiable(grads: list[Tensor | None]) -> list[Tensor | None]:
-    """The same gradients, whose own gradient raises (a double backward through the path)."""
-    present = [k for k, g in enumerate(grads) if g is not None]
-    error = torch._C._functions.DelayedError(  # what @once_differentiable uses
-        b"the fused diagonal-peephole path (impl 'cpu_fused' / 'triton') has no double "
-        b"backward: build the PeepholeLSTM with impl='eager' for higher-order gradients",
-        len(present),
-    )
-    wrapped = error(*[grads[k].detach().requires_grad_() for k in present])
-    wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
-    out = list(grads)
-    for k, g in zip(present, wrapped, strict=True):
-        out[k] = g
-    return out
+        h0, c0, w_hh, w_ch, out, cs, acts = ctx.saved_tensors
+        dxw, dh0, dc0, dw_ch = ctx.backend_backward(
+            gout.contiguous(), ghn.contiguous(), gcn.contiguous(), acts, cs, c0, w_hh, w_ch
+        )
+        dw_hh = weight_hh_grad(dxw, h0, out) if ctx.needs_input_grad[3] else None
+        return dxw, dh0, dc0, dw_hh, dw_ch, None, None
 
 
 def fused_diagonal(
