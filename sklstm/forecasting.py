@@ -22,7 +22,7 @@ from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 from sklstm._base import BaseLSTM
 from sklstm._forecast import intervals
 from sklstm._forecast.ensemble import LSTMEnsemble
-from sklstm._forecast.index import check_index, check_update, cutoff_of
+from sklstm._forecast.index import check_index, check_update, cutoff_of, steps_ahead
 from sklstm._forecast.model import ForecastModel, design
 from sklstm._forecast.spec import panel_steps, season_length
 from sklstm._forecast.windows import SeriesPanel, check_finite, panel_arrays, update_frames
@@ -370,24 +370,13 @@ class LSTMForecaster(BaseForecaster):
     def _relative_steps(self, fh) -> np.ndarray:
         if fh.is_relative and pd.api.types.is_integer_dtype(fh.to_pandas().dtype):
             return np.asarray(fh.to_numpy(), dtype=np.int64)
-        points = fh.to_absolute(self.cutoff).to_pandas()  # time points, or durations
-        freq = getattr(self.cutoff, "freq", None)
-        if isinstance(points, pd.DatetimeIndex) and freq is not None:
-            # positions on the grid the index continues on (a clock change included)
-            n = len(pd.date_range(self.cutoff[0], points.max(), freq=freq))
-            steps = pd.date_range(self.cutoff[0], periods=n + 1, freq=freq).get_indexer(points)
-        else:
-            relative = fh.to_absolute(self.cutoff).to_relative(self.cutoff)
-            steps = np.asarray(relative.to_numpy(), dtype=np.int64)
-            if not relative.to_absolute(self.cutoff).to_pandas().equals(points):
-                steps = np.full(len(points), -1)
-        if (steps < 1).any():
-            raise ValueError(
-                f"{type(self).__name__}: fh {list(points)} is not on the time grid of y after "
-                "the cutoff: give steps ahead as integers, or time points and durations that "
-                "are whole steps of y's frequency."
-            )
-        return np.asarray(steps, dtype=np.int64)
+        absolute = fh.to_absolute(self.cutoff)  # time points, or durations
+
+        def round_trip():
+            relative = absolute.to_relative(self.cutoff)
+            return relative.to_numpy(), relative.to_absolute(self.cutoff).to_pandas()
+
+        return steps_ahead(absolute.to_pandas(), self.cutoff, round_trip, type(self).__name__)
 
     def _horizon(self, fh) -> int:
         return 1 if self._recursive else int(self._relative_steps(fh).max())

@@ -284,3 +284,30 @@ def _continues(seen, new, owner, freq):
             f"{_label(new[k - 1])} to {_label(new[k])} (the next step is "
             f"{_label(expected[k])}). Fill the missing time points."
         )
+
+
+def steps_ahead(points, cutoff, round_trip, owner: str) -> np.ndarray:
+    """The steps after ``cutoff`` (a 1-element index) of the absolute time ``points``.
+
+    On a ``DatetimeIndex`` with a frequency, each point's position on the grid the index
+    continues on (a clock change included: sktime's ``to_relative`` counts wall-clock
+    hours there); otherwise ``round_trip()`` gives ``(steps, their time points)``, and the
+    steps hold when those points are ``points``. A point off the grid, or not after the
+    cutoff, raises a ValueError.
+    """
+    freq = getattr(cutoff, "freq", None)
+    if isinstance(points, pd.DatetimeIndex) and freq is not None:
+        n = len(pd.date_range(cutoff[0], points.max(), freq=freq))
+        steps = pd.date_range(cutoff[0], periods=n + 1, freq=freq).get_indexer(points)
+    else:
+        steps, back = round_trip()
+        steps = np.asarray(steps, dtype=np.int64)
+        if not back.equals(points):
+            steps = np.full(len(points), -1)
+    if (steps < 1).any():
+        raise ValueError(
+            f"{owner}: fh {list(points)} is not on the time grid of y after the cutoff: give "
+            "steps ahead as integers, or time points and durations that are whole steps of "
+            "y's frequency."
+        )
+    return np.asarray(steps, dtype=np.int64)
