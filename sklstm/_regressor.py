@@ -227,7 +227,15 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        if sample_weight.sum() <= 0:
+        with np.errstate(over="ignore"):
+            weight_sum = sample_weight.sum()
+        if not np.isfinite(weight_sum):
+            raise ValueError(
+                f"sample_weight is too large: its sum overflows float64 (largest weight "
+                f"{sample_weight.max():.3g}). Only the weights' ratios matter: divide "
+                "sample_weight by its maximum (sample_weight / sample_weight.max())."
+            )
+        if weight_sum <= 0:
             raise ValueError("sample_weight sums to zero: at least one sample needs a weight > 0.")
         if not cold and y2.shape[1] != self.n_outputs_:
             raise ValueError(

@@ -143,7 +143,12 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             center = values.mean(axis=0, dtype=np.float64)
             spread = np.sqrt(values.var(axis=0, dtype=np.float64))
         elif self.method == "robust":
-            q25, center, q75 = np.percentile(values, [25.0, 50.0, 75.0], axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):
+                q25, center, q75 = np.percentile(values, [25.0, 50.0, 75.0], axis=0)
+            if not np.isfinite([q25, center, q75]).all():  # float32 interpolation overflowed
+                q25, center, q75 = np.percentile(
+                    values.astype(np.float64), [25.0, 50.0, 75.0], axis=0
+                )
             center = center.astype(np.float64)
             spread = (q75 - q25).astype(np.float64)
         else:
@@ -182,7 +187,9 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
                     "(by set_output on this step or a Pipeline, or by sklearn.set_config). "
                     "Call set_output(transform='default') on this step."
                 )
-        return (X - self.center_.astype(X.dtype)) / self.scale_.astype(X.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = (X - self.center_.astype(X.dtype)) / self.scale_.astype(X.dtype)
+        return self._finite_or_float64(out, X, lambda X64: (X64 - self.center_) / self.scale_)
 
     def inverse_transform(self, X):
         """Undo ``transform``: ``X * scale_ + center_``.
@@ -199,7 +206,30 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False, inverse=True)
-        return X * self.scale_.astype(X.dtype) + self.center_.astype(X.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = X * self.scale_.astype(X.dtype) + self.center_.astype(X.dtype)
+        return self._finite_or_float64(out, X, lambda X64: X64 * self.scale_ + self.center_)
+
+    @staticmethod
+    def _finite_or_float64(out, X, compute):
+        """``out``, or, if float32 arithmetic overflowed, ``compute`` redone in float64.
+
+        float32 data near the float32 limits can give a center or scale (or an intermediate
+        difference) that only float64 holds; the result is then recomputed in float64 and
+        cast back. A result that is still not finite in float32 raises.
+        """
+        if out.dtype == np.float64 or np.isfinite(out).all():
+            return out
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = compute(X.astype(np.float64))
+            finite = np.isfinite(out).all()
+            out = out.astype(X.dtype)
+        if not (finite and np.isfinite(out).all()):
+            raise ValueError(
+                "SequenceScaler: the result does not fit in float32 (it overflows to inf); "
+                "pass X as float64 (X.astype(np.float64))."
+            )
+        return out
 
     def get_feature_names_out(self, input_features=None):
         """Output column names: the input column names (one channel per column).

@@ -13,7 +13,12 @@ from numbers import Integral, Real
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    validate_params,
+)
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -74,6 +79,16 @@ def _check_series(a, name):
             "(e.g. with pandas' interpolate() or dropna()) before windowing."
         ) from exc
     return arr
+
+
+def _reject_bool(owner, **params):
+    """Raise for a bool given as an int parameter (``Interval(Integral)`` lets bools in)."""
+    for name, value in params.items():
+        if isinstance(value, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {owner} must be an int >= 1, not a bool; "
+                f"got {value!r}. Pass a number of time steps, e.g. {name}=1."
+            )
 
 
 def _read_only(a):
@@ -185,9 +200,10 @@ def make_windows(y, X=None, *, lookback, horizon=1, stride=1):
     array([[2., 3.],
            [4., 5.]])
     """
+    _reject_bool("make_windows", lookback=lookback, horizon=horizon, stride=stride)
     y_arr = _check_series(y, "y")
     n_steps = y_arr.shape[0]
-    y2d = y_arr.reshape(n_steps, -1)  # always a view
+    y2d = y_arr[:, np.newaxis] if y_arr.ndim == 1 else y_arr  # always a view
     if X is None:
         data = y2d
     else:
@@ -198,7 +214,7 @@ def make_windows(y, X=None, *, lookback, horizon=1, stride=1):
                 f"rows and X has {X_arr.shape[0]}. Align them on the same time index first "
                 "(e.g. X = X.loc[y.index])."
             )
-        X2d = X_arr.reshape(n_steps, -1)
+        X2d = X_arr[:, np.newaxis] if X_arr.ndim == 1 else X_arr
         data = np.empty((n_steps, y2d.shape[1] + X2d.shape[1]), np.result_type(y_arr, X_arr))
         data[:, : y2d.shape[1]] = y2d
         data[:, y2d.shape[1] :] = X2d
@@ -361,6 +377,7 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
         self : WindowTransformer
             The fitted transformer.
         """
+        _reject_bool(type(self).__name__, lookback=self.lookback)
         validate_data(self, X, dtype=list(_FLOAT_DTYPES))
         return self
 
@@ -380,6 +397,10 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
             ``set_output``) for ``output="flat"``. float32 input stays float32.
         """
         check_is_fitted(self)
+        # lookback, padding and fill_value are read here, not in fit: a set_params after
+        # fit must be checked too, not fail inside numpy.
+        self._validate_params()
+        _reject_bool(type(self).__name__, lookback=self.lookback)
         X = validate_data(self, X, reset=False, dtype=list(_FLOAT_DTYPES))
         container = _get_output_config("transform", self)["dense"]
         if self.output == "3d" and container != "default":
@@ -419,6 +440,8 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
             ``lookback * n_features_in_`` names.
         """
         check_is_fitted(self, "n_features_in_")
+        self._validate_params()  # lookback may have been set after fit
+        _reject_bool(type(self).__name__, lookback=self.lookback)
         channels = _check_feature_names_in(self, input_features)
         names = [
             f"{channel}_lag{lag}"
