@@ -87,6 +87,26 @@ def split(series: Series, origin: int) -> tuple[pd.Series, pd.Series]:
     return series.y.iloc[: end - h], series.y.iloc[end - h : end]
 
 
+def fit_unblended(series_name: str, origin: int, seed: int, **params):
+    """One ``LSTMForecaster(blend_baselines=False)`` fit at an origin, for the blend replays.
+
+    In a worker: one torch thread, warnings off. Returns ``(series, y_train, y_test,
+    forecaster, fit seconds)``; ``params`` are further forecaster parameters.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore")
+    from sklstm import LSTMForecaster
+
+    (series,) = selection([series_name])
+    y_train, y_test = split(series, origin)
+    forecaster = LSTMForecaster(random_state=seed, blend_baselines=False, **params)
+    start = time.perf_counter()
+    forecaster.fit(y_train, fh=list(range(1, series.horizon + 1)))
+    return series, y_train, y_test, forecaster, time.perf_counter() - start
+
+
 def mase(y_test, y_pred, y_train, sp: int) -> float:
     """Mean absolute error over that of the in-sample seasonal naive forecast (lag ``sp``)."""
     train = np.asarray(y_train, dtype=float)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -26,25 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 from _selection import selection  # noqa: E402
-from bench_forecast_accuracy import split, valid_origins  # noqa: E402
+from bench_forecast_accuracy import fit_unblended, valid_origins  # noqa: E402
 
 
 def run(series_name, origin, seed, out_dir):
-    import torch
-
-    torch.set_num_threads(1)
-    warnings.simplefilter("ignore")
-    from sklstm import LSTMForecaster
     from sklstm._forecast.baselines import baseline_forecasts
     from sklstm._forecast.ensemble import ensemble_forecast
 
-    (series,) = selection([series_name])
-    y_train, y_test = split(series, origin)
+    series, y_train, y_test, f, seconds = fit_unblended(series_name, origin, seed)
     h = series.horizon
-    f = LSTMForecaster(random_state=seed, blend_baselines=False)
-    start = time.perf_counter()
-    f.fit(y_train, fh=list(range(1, h + 1)))
-    seconds = time.perf_counter() - start
     model = f._fitted_model
     truth, _, base, level = f._held_out
     Y = y_train.to_numpy(dtype=float)

@@ -22,8 +22,6 @@ import argparse
 import json
 import os
 import sys
-import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -33,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 from _selection import selection  # noqa: E402
-from bench_forecast_accuracy import mase, split, valid_origins  # noqa: E402
+from bench_forecast_accuracy import fit_unblended, mase, valid_origins  # noqa: E402
 
 RULES = ("none", "inv_mse", "inv_mse2", "switch")
 CONFIGS = {
@@ -72,20 +70,12 @@ def rule_weights(rule, truth, network, base, level):
 
 
 def run(series_name, origin, config, seed):
-    import torch
-
-    torch.set_num_threads(1)
-    warnings.simplefilter("ignore")
-    from sklstm import LSTMForecaster
     from sklstm._forecast.baselines import baseline_forecasts, blend
 
-    (series,) = selection([series_name])
-    y_train, y_test = split(series, origin)
+    series, y_train, y_test, f, seconds = fit_unblended(
+        series_name, origin, seed, **CONFIGS[config]
+    )
     h = series.horizon
-    f = LSTMForecaster(random_state=seed, blend_baselines=False, **CONFIGS[config])
-    start = time.perf_counter()
-    f.fit(y_train, fh=list(range(1, h + 1)))
-    seconds = time.perf_counter() - start
     model = f._fitted_model
     truth, network, base, level = f._held_out
     past = y_train.to_numpy(dtype=float)[-f.lookback_ :].reshape(1, -1, 1)

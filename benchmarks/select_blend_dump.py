@@ -39,15 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from bench_forecast_accuracy import mase  # noqa: E402
+from select_blend import gmean  # noqa: E402
 
 from sklstm._forecast.baselines import baseline_forecasts, theta_forecast  # noqa: E402
 
 THREE = ("seasonal_naive", "naive", "drift")
-
-
-def gmean(values):
-    values = np.maximum(np.asarray(values, dtype=float), 1e-12)
-    return float(np.exp(np.mean(np.log(values))))
 
 
 def load(path):
