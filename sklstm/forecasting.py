@@ -473,8 +473,8 @@ class LSTMForecaster(BaseForecaster):
         return pd.DataFrame(values.reshape(len(steps), -1), index=index, columns=columns)
 
     def _update(self, y, X=None, update_params=True):
-        check_update(self._hist_y.index, y.index, type(self).__name__, restore=self._set_cutoff)
         try:
+            check_update(self._hist_y.index, y.index, type(self).__name__)
             y, X = update_frames(y, X, self._y_columns, self._hist_X, type(self).__name__)
         except ValueError:  # sktime has moved the cutoff already: a refused update leaves it
             self._set_cutoff(cutoff_of(self._hist_y.index))

@@ -178,7 +178,7 @@ def _next(last, like, freq):
     return last + 1
 
 
-def check_update(seen, new, owner: str, restore=None) -> None:
+def check_update(seen, new, owner: str) -> None:
     """Raise ValueError unless ``new`` continues ``seen`` without a gap.
 
     ``new`` may repeat time points already seen (their values then replace the old
@@ -194,27 +194,20 @@ def check_update(seen, new, owner: str, restore=None) -> None:
         The time index of the ``y`` given to ``update``.
     owner : str
         The estimator's name, for the message.
-    restore : callable, default=None
-        Called with the cutoff of ``seen`` (a one-point index that keeps the
-        frequency) before raising: sktime has moved the cutoff to ``new[-1]``
-        before the forecaster's ``_update`` runs, and a refused update must not
-        leave it there.
+
+    sktime has moved the cutoff to ``new[-1]`` before the forecaster's ``_update``
+    runs: a caller that refuses the update puts it back at :func:`cutoff_of` ``seen``.
     """
     kind = _kind(seen)
     if kind is None or len(new) == 0 or len(seen) == 0:
         return
-    _same_kind(seen, new, owner, restore)
+    _same_kind(seen, new, owner)
     freq = None
     if kind == "datetime":
         freq = _freq(seen)
         if freq is None:
             return  # fit refused an uneven history; a too short one has no step to follow
-    try:
-        _continues(seen, new, owner, freq)
-    except ValueError:
-        if restore is not None:
-            restore(_cutoff(seen, freq))
-        raise
+    _continues(seen, new, owner, freq)
 
 
 def _same_tz(a, b) -> bool:
@@ -224,7 +217,7 @@ def _same_tz(a, b) -> bool:
     return pd.DatetimeTZDtype(tz=a) == pd.DatetimeTZDtype(tz=b)  # pandas' own comparison
 
 
-def _same_kind(seen, new, owner, restore) -> None:
+def _same_kind(seen, new, owner) -> None:
     """Raise ValueError unless ``new`` is the same kind of time index as ``seen``."""
     problem = None
     if type(new) is not type(seen) and not (_kind(seen) == _kind(new) == "integer"):
@@ -235,8 +228,6 @@ def _same_kind(seen, new, owner, restore) -> None:
         problem = f"time zone {new.tz}, but fit got time zone {seen.tz}"
     if problem is None:
         return
-    if restore is not None:
-        restore(cutoff_of(seen))
     raise ValueError(
         f"{owner}.update got y indexed by {problem}: the new time points must continue the "
         "index seen so far. Pass y (and X) with the same kind of index and frequency as in fit."
