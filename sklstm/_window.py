@@ -397,10 +397,7 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
             ``set_output``) for ``output="flat"``. float32 input stays float32.
         """
         check_is_fitted(self)
-        # lookback, padding and fill_value are read here, not in fit: a set_params after
-        # fit must be checked too, not fail inside numpy.
-        self._validate_params()
-        _reject_bool(type(self).__name__, lookback=self.lookback)
+        self._check_params_again()
         X = validate_data(self, X, reset=False, dtype=list(_FLOAT_DTYPES))
         container = _get_output_config("transform", self)["dense"]
         if self.output == "3d" and container != "default":
@@ -417,6 +414,12 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
             # of each window merge into one axis without a copy.
             return windows.reshape(X.shape[0], -1)
         return windows
+
+    def _check_params_again(self):
+        """lookback, padding and fill_value are read at transform time, not in fit: a
+        set_params after fit is checked too, rather than failing inside numpy."""
+        self._validate_params()
+        _reject_bool(type(self).__name__, lookback=self.lookback)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the window values: ``"{channel}_lag{k}"``.
@@ -440,8 +443,7 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
             ``lookback * n_features_in_`` names.
         """
         check_is_fitted(self, "n_features_in_")
-        self._validate_params()  # lookback may have been set after fit
-        _reject_bool(type(self).__name__, lookback=self.lookback)
+        self._check_params_again()
         channels = _check_feature_names_in(self, input_features)
         names = [
             f"{channel}_lag{lag}"
