@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from sklstm.nn._kernels import IMPLS, select_recurrence
+from sklstm.nn._kernels._eager import eager_recurrence
 
 __all__ = ["PeepholeLSTM", "PEEPHOLE_MODES"]
 
@@ -25,47 +26,13 @@ def _check_positive_int(name: str, value: object) -> int:
     return int(value)
 
 
-# Written for torch.jit.script (annotated; `assert w_ch is not None` refines the Optional):
-# it runs only inside torch.jit.trace (_scripted_recurrence); tested against the reference.
-def _traceable_recurrence(
-    xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, w_ch: Tensor | None, peephole: str
-) -> tuple[Tensor, Tensor, Tensor]:
-    """The eager recurrence in TorchScript: under ``torch.jit.trace`` the time loop stays a
-    loop (an unrolled trace would silently run the traced number of steps only)."""
-    hidden = h.shape[-1]
-    w_hh_t = w_hh.t()
-    outputs: list[Tensor] = []
-    for t in range(xw.shape[0]):
-        gates = torch.addmm(xw[t], h, w_hh_t)
-        gi, gf, gg, go = gates.chunk(4, 1)
-        if peephole == "diagonal":
-            assert w_ch is not None
-            gi = gi + w_ch[:hidden] * c
-            gf = gf + w_ch[hidden : 2 * hidden] * c
-        elif peephole == "full":
-            assert w_ch is not None
-            gi = gi + torch.mm(c, w_ch[:hidden].t())
-            gf = gf + torch.mm(c, w_ch[hidden : 2 * hidden].t())
-            gg = gg + torch.mm(c, w_ch[2 * hidden : 3 * hidden].t())
-        c = torch.sigmoid(gf) * c + torch.sigmoid(gi) * torch.tanh(gg)
-        if peephole == "diagonal":
-            assert w_ch is not None
-            go = go + w_ch[2 * hidden :] * c
-        elif peephole == "full":
-            assert w_ch is not None
-            go = go + torch.mm(c, w_ch[3 * hidden :].t())
-        h = torch.sigmoid(go) * torch.tanh(c)
-        outputs.append(h)
-    if len(outputs) == 0:
-        return xw.new_zeros(0, h.shape[0], hidden), h, c
-    return torch.stack(outputs), h, c
-
-
 @functools.cache
 def _scripted_recurrence():
+    """The eager recurrence compiled by TorchScript, run under ``torch.jit.trace``: the time
+    loop stays a loop (an unrolled trace would silently run the traced number of steps)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # torch >= 2.10 deprecates jit
-        return torch.jit.script(_traceable_recurrence)
+        return torch.jit.script(eager_recurrence)
 
 
 def _autocast_on(device_type: str) -> bool:

@@ -40,8 +40,9 @@ def eager_recurrence(
     hidden = h.shape[-1]
     batch = h.shape[0]
     w_hh_t = w_hh.t()
-    outputs = []
+    outputs: list[Tensor] = []  # annotated: torch.jit.script compiles this function
     if peephole == "diagonal":
+        assert w_ch is not None
         w_cif = w_ch[: 2 * hidden].view(2, hidden)
         w_co = w_ch[2 * hidden :]
         for t in range(xw.shape[0]):
@@ -56,6 +57,7 @@ def eager_recurrence(
             h = o * torch.tanh(c)
             outputs.append(h)
     elif peephole == "full":
+        assert w_ch is not None
         w_c_ifg_t = w_ch[: 3 * hidden].t()
         w_co_t = w_ch[3 * hidden :].t()
         for t in range(xw.shape[0]):
@@ -77,7 +79,7 @@ def eager_recurrence(
             h = o * torch.tanh(c)
             outputs.append(h)
     else:  # pragma: no cover - validated by the module
-        raise ValueError(f"unknown peephole {peephole!r}")
+        raise ValueError("unknown peephole " + peephole)
     if outputs:
         output = torch.stack(outputs)
     else:
