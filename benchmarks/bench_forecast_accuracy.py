@@ -80,6 +80,18 @@ def valid_origins(series: Series, origins: list[int]) -> list[int]:
     return [k for k in origins if n - k * h >= min_train(series.sp, h)]
 
 
+def selection_origins(names, origins, max_points=None):
+    """``(series, origin)`` of the selection set (``names``; None: all) to fit, in order.
+
+    Series longer than ``max_points`` are left out, and origins each series is too short for.
+    """
+    for series in selection(names):
+        if max_points and len(series.y) > max_points:
+            continue
+        for k in valid_origins(series, origins):
+            yield series, k
+
+
 def split(series: Series, origin: int) -> tuple[pd.Series, pd.Series]:
     """Training part and the held-out horizon of origin k (the k-th horizon from the end)."""
     h = series.horizon

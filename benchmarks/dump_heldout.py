@@ -23,8 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from _selection import selection  # noqa: E402
-from bench_forecast_accuracy import fit_unblended, valid_origins  # noqa: E402
+from bench_forecast_accuracy import fit_unblended, selection_origins  # noqa: E402
 
 
 def run(series_name, origin, seed, out_dir):
@@ -78,13 +77,10 @@ def main(argv=None):
         parser.error("choose on origins k >= 2 only (BENCHMARK.md)")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     tasks = []
-    for s in selection(args.series):
-        if args.max_points and len(s.y) > args.max_points:
-            continue
-        for k in valid_origins(s, args.origins):
-            for seed in args.seeds:
-                if not (Path(args.out) / f"{s.name}_k{k}_s{seed}.npz").exists():
-                    tasks.append((s.name, k, seed, args.out))
+    for s, k in selection_origins(args.series, args.origins, args.max_points):
+        for seed in args.seeds:
+            if not (Path(args.out) / f"{s.name}_k{k}_s{seed}.npz").exists():
+                tasks.append((s.name, k, seed, args.out))
     print(f"{len(tasks)} fits to run", flush=True)
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run, *t) for t in tasks]

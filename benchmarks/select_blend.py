@@ -30,8 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from _selection import selection  # noqa: E402
-from bench_forecast_accuracy import fit_unblended, mase, valid_origins  # noqa: E402
+from bench_forecast_accuracy import fit_unblended, mase, selection_origins  # noqa: E402
 
 RULES = ("none", "inv_mse", "inv_mse2", "switch")
 CONFIGS = {
@@ -163,14 +162,11 @@ def main(argv=None):
     if not args.table_only:
         keys = {(r["series"], r["origin"], r["config"], r["seed"]) for r in done}
         tasks = []
-        for s in selection(args.series):
-            if args.max_points and len(s.y) > args.max_points:
-                continue
-            for k in valid_origins(s, args.origins):
-                for config in args.configs:
-                    for seed in args.seeds:
-                        if (s.name, k, config, seed) not in keys:
-                            tasks.append((s.name, k, config, seed))
+        for s, k in selection_origins(args.series, args.origins, args.max_points):
+            for config in args.configs:
+                for seed in args.seeds:
+                    if (s.name, k, config, seed) not in keys:
+                        tasks.append((s.name, k, config, seed))
         print(f"{len(tasks)} fits to run", flush=True)
         with ProcessPoolExecutor(args.jobs) as pool, open(args.out, "a") as out:
             futures = [pool.submit(run, *t) for t in tasks]
