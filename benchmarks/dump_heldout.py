@@ -27,7 +27,7 @@ from bench_forecast_accuracy import fit_unblended, selection_origins  # noqa: E4
 
 
 def run(series_name, origin, seed, out_dir):
-    from sklstm._forecast.baselines import baseline_forecasts
+    from sklstm._forecast.baselines import history_forecasts
     from sklstm._forecast.ensemble import ensemble_forecast
 
     series, y_train, y_test, f, seconds = fit_unblended(series_name, origin, seed)
@@ -43,7 +43,7 @@ def run(series_name, origin, seed, out_dir):
     args = (model.ensemble, model.normalisers, model.modes)
     members_tail = ensemble_forecast(*args, past_tail, members=True)
     members_now = ensemble_forecast(*args, past_now, members=True)
-    base_now = baseline_forecasts(past_now, h, f.sp_)
+    base_now = history_forecasts([Y[-f.context_ :, None]], h, f.sp_)
     name = Path(out_dir) / f"{series_name}_k{origin}_s{seed}.npz"
     np.savez(
         name,

@@ -69,7 +69,7 @@ def rule_weights(rule, truth, network, base, level):
 
 
 def run(series_name, origin, config, seed):
-    from sklstm._forecast.baselines import baseline_forecasts, blend
+    from sklstm._forecast.baselines import blend, history_forecasts
 
     series, y_train, y_test, f, seconds = fit_unblended(
         series_name, origin, seed, **CONFIGS[config]
@@ -79,7 +79,7 @@ def run(series_name, origin, config, seed):
     truth, network, base, level = f._held_out
     past = y_train.to_numpy(dtype=float)[-f.lookback_ :].reshape(1, -1, 1)
     net_now = model.network_path(past, None, h)
-    base_now = baseline_forecasts(past, h, f.sp_)
+    base_now = history_forecasts([y_train.to_numpy(dtype=float)[-f.context_ :, None]], h, f.sp_)
     row = {
         "series": series_name,
         "origin": origin,

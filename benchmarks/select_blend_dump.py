@@ -11,7 +11,7 @@ change. MASE with the series' seasonal period; geometric mean over origins, then
 ``--cross-check N`` is the held-out check of a choice made on these fits: N random
 halvings of the series; on one half, the best rule of a family (the penalty grid
 ``PENALTIES``, and separately every rule of ``RULES``) is chosen, and on the other half
-it is scored against the default (``inv_mse_theta_0.5``).
+it is scored against the default (``context``).
 
 Rules (``NAME: baselines offered / how``):
 
@@ -22,8 +22,11 @@ Rules (``NAME: baselines offered / how``):
 - ``penalised_C``: ``inv_mse_theta_0.5`` with the networks' held-out MSE multiplied by
   ``1 + C / n_origins`` (the optimism of an early-stopping choice made on the same tail);
 - ``equal_best``: equal weights of the networks and the best of the four baselines;
-- ``history_theta``: ``inv_mse_3`` plus theta on the whole history before each origin
-  (not a window baseline: an exported graph could not compute it; for comparison).
+- ``history_theta``: ``inv_mse_3`` plus theta on the whole history before each origin;
+- ``context``: the default since 0.3: all four baselines from up to ``context_length``
+  rows of history before each origin (``history_forecasts``, ``blend_weights``: the
+  library's own functions), not only the network's window. ``inv_mse_theta_0.5`` is the
+  default of 0.2 (every baseline from the window).
 """
 
 from __future__ import annotations
@@ -41,7 +44,15 @@ import pandas as pd  # noqa: E402
 from bench_forecast_accuracy import mase  # noqa: E402
 from select_blend import gmean  # noqa: E402
 
-from sklstm._forecast.baselines import baseline_forecasts, theta_forecast  # noqa: E402
+from sklstm._forecast.baselines import (  # noqa: E402
+    baseline_forecasts,
+    blend,
+    blend_weights,
+    context_length,
+    history_forecasts,
+    origin_histories,
+    theta_forecast,
+)
 
 THREE = ("seasonal_naive", "naive", "drift")
 
@@ -62,6 +73,9 @@ def load(path):
         [theta_forecast(Y[None, : s + L, None], h_tail, sp)[0] for s in starts]
     )
     d["now"]["history_theta"] = theta_forecast(Y[None, :, None], h, sp)
+    C, Y2 = context_length(sp, L), Y[:, None]
+    d["context_tail"] = history_forecasts(origin_histories(Y2, starts + L, C), h_tail, sp)
+    d["context_now"] = history_forecasts([Y2[-C:]], h, sp)
     return d
 
 
@@ -75,6 +89,9 @@ def forecast(d, rule):
     net_tail, net_now = d["members_tail"].mean(axis=0), d["members_now"].mean(axis=0)
     if rule == "networks":
         return net_now
+    if rule == "context":
+        weights = blend_weights(d["truth"], net_tail, d["context_tail"], d["level"])
+        return blend(net_now, d["context_now"], weights)
     names, combine_all, penalty = THREE, False, 0.0
     if rule.startswith("inv_mse_theta_"):
         names = (*THREE, "theta_" + rule.rsplit("_", 1)[1])
@@ -101,7 +118,7 @@ def forecast(d, rule):
 
 
 PENALTIES = tuple(f"penalised_{c}" for c in (0, 5, 10, 20, 40, 80, 160, 320))
-DEFAULT = "inv_mse_theta_0.5"
+DEFAULT = "context"
 
 RULES = (
     "networks",
@@ -114,6 +131,7 @@ RULES = (
     "penalised_40",
     "equal_best",
     "history_theta",
+    "context",
 )
 
 

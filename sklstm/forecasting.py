@@ -96,7 +96,8 @@ class LSTMForecaster(BaseForecaster):
     blend_baselines : bool, default=True
         The safety net. With ``early_stopping=True``, the networks' forecasts from the
         held-out origins are scored against the seasonal-naive, naive, drift and theta
-        forecasts from the same windows, at the same horizons; the networks are then
+        forecasts from the same origins (each from up to ``context_`` rows of history
+        before the origin), at the same horizons; the networks are then
         blended with the best of these baselines by inverse mean squared error
         (``baseline_weights_``): a network no better than a baseline on data it did
         not train on leans on that baseline (a random walk ends up close to naive).
@@ -155,14 +156,18 @@ class LSTMForecaster(BaseForecaster):
         The seasonal period used.
     baseline_weights_ : dict of str to float
         The blend of the forecast: ``"network"`` (the ensemble's average) and each
-        baseline (``"seasonal_naive"``, ``"naive"``, ``"drift"``, ``"theta"``: the value
-        one season before, the last value, the line through the window's first and last
-        values, and the theta method on the window: classical multiplicative
-        deseasonalisation when the window holds two seasons and is positive, exponential
-        smoothing with alpha 0.5 plus half the least-squares trend); the weights sum to
-        1, and at most one baseline is above 0.
+        baseline (``"seasonal_naive"``, ``"naive"``, ``"drift"``, ``"theta"``, each
+        read from the newest ``context_`` rows: the value one season before, the last
+        value, the line through the first and last of those rows, and the theta
+        method on them: classical multiplicative deseasonalisation when they hold two
+        seasons and are positive, exponential smoothing with alpha 0.5 plus half the
+        least-squares trend); the weights sum to 1, and at most one baseline is above 0.
         ``{"network": 1.0, ...}`` with ``blend_baselines=False`` or without a
         held-out tail.
+    context_ : int
+        The rows of history one forecast reads: the networks the newest
+        ``lookback_``, the baselines all of them. ``max(lookback_, 200, 4 * sp_)``,
+        or the whole history when it is shorter (it grows with ``update``).
     best_epochs_ : ndarray of shape (n_networks,)
         The epoch each network scored best on the held-out windows (0 without them).
     residual_scale_ : ndarray of shape (n_steps, n_targets)
@@ -424,6 +429,7 @@ class LSTMForecaster(BaseForecaster):
             Y, Xa, valid, n_steps, blend=self.blend_baselines
         )
         self.baseline_weights_ = model.weights
+        self.context_ = min(model.context, len(Y))
         self._final_epochs = model.continuation_epochs() if len(valid) else 0
         if len(valid):  # the newest windows reach the networks: a short continuation
             model.continue_training(panel, rng, self._final_epochs, self.validation_fraction)
@@ -482,6 +488,7 @@ class LSTMForecaster(BaseForecaster):
         self._hist_y = update_data(self._hist_y, y)
         if self._hist_X is not None:
             self._hist_X = update_data(self._hist_X, X)
+        self.context_ = min(self._fitted_model.context, len(self._hist_y))
         if update_params:
             panel = SeriesPanel.from_arrays([self._arrays(self._hist_y, self._hist_X)])
             rng = check_random_state(self.random_state)
@@ -634,6 +641,8 @@ class LSTMForecaster(BaseForecaster):
                 "version."
             )
         self.__dict__.update(state)
+        if state.get("_is_fitted") and "ensemble_" in state and "context_" not in state:
+            self.context_ = min(self._fitted_model.context, len(self._hist_y))  # sklstm 0.2
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -144,11 +144,12 @@ LSTMForecaster, or a fitted Pipeline of the first three
           fit, else ``(n_samples, n_outputs)``, in the units of ``y`` (the target
           standardisation is inside the graph).
 
-        For an ``LSTMForecaster``: input ``"y"`` ``(lookback_, n_targets)``, the newest
-        ``lookback_`` rows of the series, oldest first; with exogenous ``X`` at fit also
+        For an ``LSTMForecaster``: input ``"y"`` ``(context_, n_targets)``, the newest
+        ``context_`` rows of the series, oldest first (the networks read the newest
+        ``lookback_`` of them, the baselines all); with exogenous ``X`` at fit also
         ``"X"`` ``(lookback_ + max(n_steps, horizon_), n_exog)``: the exogenous rows of
-        those same time points followed by the rows of the steps ahead (as given to
-        ``predict``). Output ``"y_pred"`` ``(n_steps, n_targets)``: ``predict(fh=1 ..
+        the newest ``lookback_`` time points followed by the rows of the steps ahead (as
+        given to ``predict``). Output ``"y_pred"`` ``(n_steps, n_targets)``: ``predict(fh=1 ..
         n_steps)`` in the series' units -- the window normalisations, every network of
         the ensemble and their mean, the recursive rollout (a ``Loop``) and the blend
         with the baselines (``baseline_weights_``) are inside the graph. The shapes are

@@ -77,3 +77,61 @@ def test_theta_is_a_baseline_of_the_blend():
     network = truth + rng.normal(size=truth.shape)
     weights = baselines.blend_weights(truth, network, out, np.ones((5, 2)))
     assert weights["theta"] > 0.9 and sum(weights.values()) == pytest.approx(1.0)
+
+
+def test_histories_of_any_length_are_forecast_as_one_window_each():
+    rng = np.random.RandomState(1)
+    Y = 10 + rng.rand(60, 2)
+    origins = np.array([1, 2, 5, 12, 30, 45, 60])
+    histories = baselines.origin_histories(Y, origins, context=40)
+    assert [len(h) for h in histories] == [1, 2, 5, 12, 30, 40, 40]
+    assert np.shares_memory(histories[-1], Y)  # views, not copies
+    out = baselines.history_forecasts(histories, 5, sp=12)
+    assert set(out) == set(baselines.NAMES) and out["theta"].shape == (7, 5, 2)
+    for i, h in enumerate(histories):
+        alone = baselines.baseline_forecasts(h[None], 5, 12)
+        for name in baselines.NAMES:
+            if name in alone:
+                np.testing.assert_allclose(out[name][i], alone[name][0])
+            else:  # too short for it: NaN, never a made-up value
+                assert np.isnan(out[name][i]).all()
+    # seasonal naive from one season on; drift and theta from two rows on
+    assert (
+        np.isnan(out["seasonal_naive"][:3]).all() and np.isfinite(out["seasonal_naive"][3:]).all()
+    )
+    assert np.isnan(out["drift"][0]).all() and np.isfinite(out["drift"][1:]).all()
+
+
+def test_blend_weights_compare_each_baseline_where_it_exists():
+    """A baseline missing at some origins is scored against the network on the others."""
+    rng = np.random.RandomState(2)
+    truth = rng.normal(size=(20, 4, 1))
+    network = truth + 0.5 * rng.normal(size=truth.shape)  # MSE about 0.25
+    good = truth + 0.1 * rng.normal(size=truth.shape)  # MSE about 0.01 where it exists
+    good[:10] = np.nan  # the first ten origins had too short a history for it
+    network[:10] += 5.0  # the network is very poor there: that must not count for it
+    poor = truth + 1.0 * rng.normal(size=truth.shape)
+    w = baselines.blend_weights(
+        truth, network, {"seasonal_naive": good, "naive": poor}, np.ones((20, 1))
+    )
+    assert w["seasonal_naive"] > 0.9 and w["naive"] == 0.0
+    # on its ten origins the good baseline's MSE is about 1/25 of the network's there
+    assert w["seasonal_naive"] == pytest.approx(1 / (1 + 0.01 / 0.25), abs=0.03)
+
+
+def test_blend_gives_a_missing_baselines_weight_to_the_network():
+    network = np.full((2, 3, 1), 4.0)
+    base = np.full((2, 3, 1), 2.0)
+    base[1] = np.nan  # the second window's history is too short for this baseline
+    weights = {**baselines.networks_alone(), "network": 0.25, "seasonal_naive": 0.75}
+    out = baselines.blend(network, {"seasonal_naive": base}, weights)
+    np.testing.assert_allclose(out[0], 0.25 * 4 + 0.75 * 2)
+    np.testing.assert_allclose(out[1], 4.0)
+    assert np.isfinite(out).all()
+
+
+def test_the_context_covers_four_seasons_and_the_lookback():
+    assert baselines.context_length(1, 12) == baselines.CONTEXT_POINTS == 200
+    assert baselines.context_length(12, 36) == 200
+    assert baselines.context_length(288, 24) == 4 * 288
+    assert baselines.context_length(1, 500) == 500

@@ -73,8 +73,8 @@ def _case(forecaster, n_steps=None, X_future=None):
     """(model, feeds, expected): the graph, its inputs and predict(fh=1..n_steps)."""
     model = to_onnx(forecaster, n_steps=n_steps)
     steps = model.graph.output[0].type.tensor_type.shape.dim[0].dim_value
-    L = forecaster.lookback_
-    feeds = {"y": forecaster._hist_y.to_numpy(dtype=np.float32)[-L:]}
+    L, C = forecaster.lookback_, forecaster.context_
+    feeds = {"y": forecaster._hist_y.to_numpy(dtype=np.float32)[-C:]}
     if X_future is not None:
         n_future = max(steps, forecaster.horizon_)
         rows = [forecaster._hist_X.to_numpy()[-L:], X_future.to_numpy()[:n_future]]

@@ -1,11 +1,18 @@
-"""Simple baselines from a window, and the weights that blend them with the networks.
+"""Simple baselines from a series' history, and the weights that blend them with the networks.
 
 (Private.) The safety net of the forecaster: on the held-out tail the networks'
 forecasts are scored against the seasonal-naive, naive, drift and theta forecasts made
-from the same windows, at the same horizons; the networks are then blended with the
+from the same origins, at the same horizons; the networks are then blended with the
 best of them by inverse mean squared error (Bates & Granger), so that a network that
 is no better than a baseline on data it did not train on leans on that baseline.
-Every baseline reads the window only, so an exported graph computes it too.
+
+The baselines read the history before each origin, up to :func:`context_length` rows
+(not just the network's lookback): the seasonal-naive forecast exists as soon as one
+season has been seen, the drift and the theta trend run over the whole context, and the
+theta method's seasonal indices are averaged over every season in it, as sktime's
+``NaiveForecaster`` and ``ThetaForecaster`` do on the whole series. The context is
+bounded so that an exported graph, which takes the newest ``context`` rows, computes
+the same forecast.
 """
 
 from __future__ import annotations
@@ -16,6 +23,13 @@ import numpy as np
 NAMES = ("seasonal_naive", "naive", "drift", "theta")
 #: The smoothing constant of the theta baseline's exponential smoothing.
 THETA_ALPHA = 0.5
+#: The baselines read at most this many newest rows (or four seasons, or the lookback).
+CONTEXT_POINTS = 200
+
+
+def context_length(sp: int, lookback: int) -> int:
+    """The most rows of history the baselines read: ``max(lookback, 200, 4 * sp)``."""
+    return int(max(lookback, CONTEXT_POINTS, 4 * sp))
 
 
 def moving_average_weights(sp: int) -> np.ndarray:
@@ -100,6 +114,8 @@ def networks_alone() -> dict:
 def baseline_forecasts(past_y, n_steps: int, sp: int, names=NAMES) -> dict:
     """Forecasts ``(m, n_steps, ny)`` of each baseline from windows ``(m, L, ny)``.
 
+    A window here is the history before an origin (see :func:`history_forecasts`):
+
     - ``seasonal_naive``: the value one season before each step (needs ``L >= sp``;
       left out for ``sp == 1`` or a shorter window);
     - ``naive``: the window's last value;
@@ -125,39 +141,84 @@ def baseline_forecasts(past_y, n_steps: int, sp: int, names=NAMES) -> dict:
     return out
 
 
+def history_forecasts(histories, n_steps: int, sp: int, names=NAMES) -> dict:
+    """:func:`baseline_forecasts` of histories of any lengths: name -> ``(m, n_steps, ny)``.
+
+    ``histories`` is a sequence of ``m`` arrays ``(n_i, ny)`` (each the rows before one
+    origin, oldest first). Histories of one length are forecast together; a baseline
+    that a history is too short for (seasonal naive before one season, drift and theta
+    before two rows) is NaN there. Every name in ``names`` is in the result.
+    """
+    m = len(histories)
+    ny = histories[0].shape[1] if m else 1
+    out = {name: np.full((m, n_steps, ny), np.nan) for name in names}
+    lengths = np.array([len(h) for h in histories], dtype=np.int64)
+    for n in np.unique(lengths):
+        rows = np.flatnonzero(lengths == n)
+        if n == 0:
+            continue
+        size = max(1, _CHUNK_VALUES // int(n * ny))
+        for first in range(0, len(rows), size):
+            part = rows[first : first + size]
+            past = np.stack([histories[i] for i in part])
+            for name, path in baseline_forecasts(past, n_steps, sp, names).items():
+                out[name][part] = path
+    return out
+
+
+# Values of the histories forecast at once (bounds the temporary memory to a few MiB).
+_CHUNK_VALUES = 2**18
+
+
+def origin_histories(Y, origins, context: int) -> list:
+    """The rows of ``Y`` before each origin, at most the newest ``context``: views."""
+    return [Y[max(0, int(o) - context) : int(o)] for o in origins]
+
+
 def blend_weights(truth, network, baselines, level) -> dict:
     """Weights of the network and the best baseline, by inverse mean squared error.
 
-    ``truth`` and every forecast are ``(n_origins, n_steps, ny)`` (NaN where no truth),
-    ``level`` ``(n_origins, ny)``: errors are measured relative to the window level.
-    Returns ``{"network": w, <each baseline>: w}``, summing to 1; only the best
-    baseline gets a weight above 0. No origin with truth: the network alone.
+    ``truth`` and every forecast are ``(n_origins, n_steps, ny)`` (NaN where no truth,
+    and in a baseline where the history was too short for it), ``level``
+    ``(n_origins, ny)``: errors are measured relative to the window level. Each
+    baseline is compared with the network on the points where both exist. Returns
+    ``{"network": w, <each baseline>: w}``, summing to 1; only the best baseline (the
+    lowest ratio of its error to the network's) gets a weight above 0. No point with
+    truth: the network alone.
     """
     weights = networks_alone()
-
-    def mse(path):
-        err = (truth - path) / level[:, None, :]
-        return float(np.nanmean(err**2)) if np.isfinite(err).any() else np.nan
-
-    net = mse(network)
-    scores = {name: mse(path) for name, path in baselines.items()}
-    scores = {k: v for k, v in scores.items() if np.isfinite(v)}
-    if not np.isfinite(net) or not scores:
+    net_err = ((truth - network) / level[:, None, :]) ** 2
+    best, best_ratio, best_pair = None, np.inf, None
+    for name, path in baselines.items():
+        err = ((truth - path) / level[:, None, :]) ** 2
+        both = np.isfinite(err) & np.isfinite(net_err)
+        if not both.any():
+            continue
+        pair = float(net_err[both].mean()), float(err[both].mean())
+        if pair[0] <= 0:
+            continue
+        ratio = pair[1] / pair[0]
+        if ratio < best_ratio:
+            best, best_ratio, best_pair = name, ratio, pair
+    if best is None:
         return weights
-    best = min(scores, key=scores.get)
-    if net <= 0:
-        return weights
-    if scores[best] <= 0:
+    net, base = best_pair
+    if base <= 0:
         return {**weights, "network": 0.0, best: 1.0}
-    inverse = np.array([1 / net, 1 / scores[best]])
+    inverse = np.array([1 / net, 1 / base])
     w = inverse / inverse.sum()
     return {**weights, "network": float(w[0]), best: float(w[1])}
 
 
 def blend(network, baselines, weights) -> np.ndarray:
-    """``weights["network"] * network + sum of weight * baseline`` (zero weights skipped)."""
+    """``weights["network"] * network + sum of weight * baseline`` (zero weights skipped).
+
+    Where a weighted baseline is NaN (a history too short for it), its weight goes to
+    the network there.
+    """
     out = weights["network"] * network
     for name, path in baselines.items():
-        if weights.get(name, 0.0) > 0:
-            out = out + weights[name] * path
+        w = weights.get(name, 0.0)
+        if w > 0:
+            out = out + np.where(np.isnan(path), w * network, w * path)
     return out

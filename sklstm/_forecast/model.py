@@ -197,21 +197,29 @@ class ForecastModel:
         if Xa is not None:
             past = np.concatenate([past, Xa[-lookback:]], axis=1)
             future = future_X[None]
-        path = self.forecast(past[None], future, n_steps)
+        path = self.forecast(past[None], future, n_steps, [Y[-self.context :]])
         return path[0], self.level(past[None, :, : Y.shape[1]])[0]
 
     def network_forecast(self, past, future):
         """The ensemble's forecast ``(m, horizon, ny)`` of raw windows, in y's units."""
         return ensemble_forecast(self.ensemble, self.normalisers, self.modes, past, future)
 
-    def forecast(self, past, future, n_steps: int):
-        """Forecasts ``(m, n_steps, ny)`` from raw windows: the networks, blended."""
+    @property
+    def context(self) -> int:
+        """The most rows of history before an origin that the baselines read."""
+        return _baselines.context_length(self.sp, self.spec.lookback)
+
+    def forecast(self, past, future, n_steps: int, histories):
+        """Forecasts ``(m, n_steps, ny)`` from raw windows: the networks, blended.
+
+        ``histories``: the target rows before each window's origin (``m`` arrays
+        ``(n_i, ny)``, at most :attr:`context` rows each), which the baselines read.
+        """
         network = self.network_path(past, future, n_steps)
         if self.weights is None or self.weights["network"] == 1.0:
             return network
-        past_y = past[:, :, : self.spec.n_targets]
         used = [name for name in _baselines.NAMES if self.weights.get(name, 0.0) > 0]
-        baselines = _baselines.baseline_forecasts(past_y, n_steps, self.sp, names=used)
+        baselines = _baselines.history_forecasts(histories, n_steps, self.sp, names=used)
         return _baselines.blend(network, baselines, self.weights)
 
     def network_path(self, past, future, n_steps: int):
@@ -244,8 +252,9 @@ class ForecastModel:
                 f"{owner} was pretrained for {spec.horizon} step(s) ahead; fh reaches "
                 f"{steps.max()}."
             )
-        keys, cutoffs, windows = last_windows(frame, spec.lookback)
-        return keys, cutoffs, self.forecast(windows, None, int(steps.max()))[:, steps - 1]
+        keys, cutoffs, windows, histories = last_windows(frame, spec.lookback, self.context)
+        values = self.forecast(windows, None, int(steps.max()), histories)
+        return keys, cutoffs, values[:, steps - 1]
 
     def level(self, past_y):
         """The window levels ``(m, ny)`` that interval widths are measured in."""
@@ -255,8 +264,9 @@ class ForecastModel:
         """Forecasts from origins ``first ..``: truth, networks, baselines, levels.
 
         Returns ``(truth, network, baselines, level)``: arrays ``(n_origins, n_steps,
-        ny)`` (truth NaN past the data), a dict of baseline forecasts of that shape,
-        and the window levels ``(n_origins, ny)``.
+        ny)`` (truth NaN past the data), a dict of baseline forecasts of that shape
+        (from up to :attr:`context` rows before each origin; NaN where too few), and
+        the window levels ``(n_origins, ny)``.
 
         The origins are window starts from ``first`` on (the newest ``max_origins``);
         an origin near the end has NaN for the steps with no truth. Without exogenous
@@ -284,4 +294,6 @@ class ForecastModel:
         level = self.level(past_y)
         padded_y = np.concatenate([Y, np.full((n_steps, Y.shape[1]), np.nan)])
         truth = padded_y[starts[:, None] + spec.lookback + np.arange(n_steps)]
-        return truth, network, _baselines.baseline_forecasts(past_y, n_steps, self.sp), level
+        histories = _baselines.origin_histories(Y, starts + spec.lookback, self.context)
+        baselines = _baselines.history_forecasts(histories, n_steps, self.sp)
+        return truth, network, baselines, level

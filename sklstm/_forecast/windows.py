@@ -269,11 +269,12 @@ def _numeric(frame, what: str, owner: str):
     return frame.to_numpy(dtype=np.float64)
 
 
-def last_windows(frame, lookback: int, owner: str = "forecast_panel"):
+def last_windows(frame, lookback: int, context: int, owner: str = "forecast_panel"):
     """The last ``lookback`` rows of every series of a panel: keys, cutoffs, windows.
 
-    Returns ``(keys, cutoffs, windows)``: the instance key of each series as a tuple,
-    its last time point, and an array ``(n_series, lookback, n_columns)``. Raises a
+    Returns ``(keys, cutoffs, windows, histories)``: the instance key of each series as
+    a tuple, its last time point, an array ``(n_series, lookback, n_columns)``, and
+    each series' last ``context`` rows (fewer for a shorter series). Raises a
     ValueError for a frame without instance levels, a series too short, NaN or
     infinite values, and a TypeError for non-numeric columns.
     """
@@ -284,7 +285,7 @@ def last_windows(frame, lookback: int, owner: str = "forecast_panel"):
             "predict, or make it a panel of one: pd.concat({'series': y}, names=['series'])."
         )
     values = _numeric(frame, "y", owner)
-    keys, cutoffs, pasts = [], [], []
+    keys, cutoffs, pasts, histories = [], [], [], []
     grouped = _by_instance(frame)
     rows = grouped.indices  # each series' row positions (its rows need not be together)
     if sum(len(r) for r in rows.values()) != len(frame):  # groupby drops NaN labels
@@ -303,4 +304,5 @@ def last_windows(frame, lookback: int, owner: str = "forecast_panel"):
         keys.append(key if isinstance(key, tuple) else (key,))
         cutoffs.append(y_i.index.get_level_values(-1)[-1])
         pasts.append(series[-lookback:])
-    return keys, cutoffs, np.stack(pasts)
+        histories.append(series[-context:])
+    return keys, cutoffs, np.stack(pasts), histories

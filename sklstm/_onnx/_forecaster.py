@@ -7,14 +7,15 @@ in float32: every window normalisation (``norms``, ``encode_inputs``, ``target_s
 recursive rollout as a ``Loop``, and the blend with the baselines of
 ``sklstm/_forecast/baselines.py``.
 
-Inputs: ``"y"`` ``(lookback_, n_targets)``, the newest rows of the series, oldest first;
-with exogenous data also ``"X"`` ``(lookback_ + n_future, n_exog)``: the exogenous rows of
-the same ``lookback_`` time points followed by those of the ``n_future = max(n_steps,
+Inputs: ``"y"`` ``(context_, n_targets)``, the newest rows of the series, oldest first
+(the networks read the newest ``lookback_`` of them, the baselines all); with exogenous
+data also ``"X"`` ``(lookback_ + n_future, n_exog)``: the exogenous rows of the newest
+``lookback_`` time points followed by those of the ``n_future = max(n_steps,
 horizon_)`` steps after them. Output ``"y_pred"`` ``(n_steps, n_targets)``.
 
 Nothing here imports sktime or torch at import time: the forecaster is read through its
 fitted attributes (``ensemble_``, ``normalisers_``, ``member_modes_``, ``_spec``, ``sp_``,
-``baseline_weights_``).
+``baseline_weights_``, ``context_``).
 """
 
 from __future__ import annotations
@@ -230,7 +231,7 @@ def _recursive_path(g, net, y, x, n_steps):
 
 
 def _baselines(g, y, lookback, n_steps, sp):
-    """``baseline_forecasts`` of the window ``y`` ``(L, ny)``: name -> ``(n_steps | 1, ny)``."""
+    """``baseline_forecasts`` of the rows ``y`` ``(C, ny)``: name -> ``(n_steps | 1, ny)``."""
     steps = np.arange(n_steps)
     last = _rows(g, y, lookback - 1, lookback)
     out = {}
@@ -292,8 +293,10 @@ def write_forecaster(g, forecaster, n_steps: int):
     """Write the forecast graph into ``g``; returns (graph inputs, output name, out shape)."""
     net = _Network(forecaster)
     L, ny = net.lookback, net.n_targets
-    inputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [L, ny])]
-    y, x = "y", None
+    C = int(forecaster.context_)  # the rows the baselines read, the newest L the networks
+    inputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [C, ny])]
+    x = None
+    y = "y" if C == L else _rows(g, "y", C - L, C)
     n_future = max(n_steps, net.horizon)
     if net.n_exog:
         x = "X"
@@ -311,7 +314,7 @@ def write_forecaster(g, forecaster, n_steps: int):
             path = _rows(g, path, 0, n_steps)
     weights = getattr(forecaster, "baseline_weights_", None)
     if weights is not None and weights["network"] != 1.0:  # as ForecastModel.forecast
-        baselines = _baselines(g, y, L, n_steps, int(forecaster.sp_))
+        baselines = _baselines(g, "y", C, n_steps, int(forecaster.sp_))
         path = g.op("Mul", [path, g.const(_f32(weights["network"]), "w_network")], "blend")
         for name in _BASELINES:
             if name in baselines and weights.get(name, 0.0) > 0:
