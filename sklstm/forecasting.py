@@ -634,15 +634,18 @@ class LSTMForecaster(BaseForecaster):
         return plot_curves(labelled, title=f"{type(self).__name__}: loss per epoch", ax=ax)
 
     def __setstate__(self, state):
-        if state.get("_is_fitted") and "regressors_" in state and "_format" not in state:
+        # sktime's fitted flag: _state "fitted" (sktime >= 1.0; _is_fitted before)
+        fitted = state.get("_state") == "fitted" or bool(state.get("_is_fitted"))
+        if fitted and "regressors_" in state and "_format" not in state:
             raise ValueError(
                 f"This {type(self).__name__} was fitted and pickled with sklstm 0.1, whose "
                 "fitted layout (one LSTMRegressor per network) is gone; refit it with this "
                 "version."
             )
         self.__dict__.update(state)
-        if state.get("_is_fitted") and "ensemble_" in state and "context_" not in state:
-            self.context_ = min(self._fitted_model.context, len(self._hist_y))  # sklstm 0.2
+        if fitted and "ensemble_" in state and "context_" not in state:
+            # pickled before context_ was kept: the context its predict now reads
+            self.context_ = min(self._fitted_model.context, len(self._hist_y))
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -96,6 +96,27 @@ def test_random_state_leaves_global_torch_rng_alone():
     assert torch.equal(state, torch.random.get_rng_state())
 
 
+def test_a_pickle_of_sklstm_0_1_is_refused_with_a_clear_error():
+    """0.1 kept one LSTMRegressor per network (``regressors_``) and no ``_format``."""
+    f = LSTMForecaster(random_state=0, **FAST).fit(_seasonal(60), fh=[1])
+    state = {k: v for k, v in vars(f).items() if k not in ("_format", "ensemble_")}
+    state["regressors_"] = []
+    old = LSTMForecaster.__new__(LSTMForecaster)
+    with pytest.raises(ValueError, match="sklstm 0.1"):
+        old.__setstate__(pickle.loads(pickle.dumps(state)))
+
+
+def test_a_pickle_from_before_context_loads_and_forecasts_as_a_new_fit():
+    """A fitted state without ``context_`` (pickled before it was kept) gets it on loading."""
+    y = _seasonal(60)
+    f = LSTMForecaster(random_state=0, **FAST).fit(y, fh=[1, 2, 3])
+    state = {k: v for k, v in vars(f).items() if k != "context_"}
+    old = LSTMForecaster.__new__(LSTMForecaster)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old.context_ == f.context_ == 60
+    pd.testing.assert_series_equal(old.predict(), f.predict(), check_exact=True)
+
+
 @pytest.mark.parametrize("strategy", ["multioutput", "recursive"])
 def test_pickle_round_trip_gives_identical_forecasts(strategy):
     y = _seasonal()
