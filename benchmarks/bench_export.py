@@ -102,7 +102,7 @@ def bench_regressor(peephole: str, args) -> list[tuple]:
 def bench_forecaster(args) -> list[tuple]:
     """The default LSTMForecaster (airline, fh 1..12): one forecast from the newest window.
 
-    ``onnxruntime`` runs ``sklstm.to_onnx(forecaster)`` on the last ``lookback_`` points
+    ``onnxruntime`` runs ``sklstm.to_onnx(forecaster)`` on the last ``context_`` points
     (normalisations, the ensemble, its mean and the baseline blend in the graph);
     ``predict`` is ``forecaster.predict()`` (sktime's checks, the pandas index); ``torch``
     is the bare ensemble module ``ensemble_.module_`` on the encoded window (every network,
@@ -117,7 +117,7 @@ def bench_forecaster(args) -> list[tuple]:
     forecaster = LSTMForecaster(random_state=0, device="cpu").fit(y, fh=list(range(1, 13)))
     fit_s = time.perf_counter() - start
     session = _session(to_onnx(forecaster))
-    window = {"y": y.to_numpy(dtype=np.float32)[-forecaster.lookback_ :, None]}
+    window = {"y": y.to_numpy(dtype=np.float32)[-forecaster.context_ :, None]}
     expected = forecaster.predict().to_numpy()
     out = session.run(None, window)[0][:, 0]
     error = float(np.abs(out - expected).max() / np.abs(expected).max())

@@ -50,16 +50,19 @@ def rule_weights(rule, truth, network, base, level):
     if rule == "none":
         return weights
 
-    def mse(path):
-        err = (truth - path) / level[:, None, :]
-        return float(np.nanmean(err**2))
-
-    net = mse(network)
-    scores = {k: mse(v) for k, v in base.items()}
-    scores = {k: v for k, v in scores.items() if np.isfinite(v)}
-    if not scores or not np.isfinite(net):
+    # each baseline against the network on the points where both exist (as blend_weights)
+    net_err = ((truth - network) / level[:, None, :]) ** 2
+    pairs = {}
+    for k, v in base.items():
+        err = ((truth - v) / level[:, None, :]) ** 2
+        both = np.isfinite(err) & np.isfinite(net_err)
+        if both.sum() >= 0.5 * np.isfinite(net_err).sum() and both.any():
+            pairs[k] = (float(net_err[both].mean()), float(err[both].mean()))
+    pairs = {k: p for k, p in pairs.items() if p[0] > 0}
+    if not pairs:
         return weights
-    best = min(scores, key=scores.get)
+    best = min(pairs, key=lambda k: pairs[k][1] / pairs[k][0])
+    net, scores = pairs[best][0], {best: pairs[best][1]}
     if rule == "switch":
         return weights if net <= scores[best] else {**weights, "network": 0.0, best: 1.0}
     power = 2 if rule == "inv_mse2" else 1

@@ -141,8 +141,9 @@ plt.show()
 # A forecaster, without sktime or PyTorch
 # ---------------------------------------
 # :func:`sklstm.to_onnx` also exports a fitted :class:`~sklstm.LSTMForecaster`: the
-# graph's input ``"y"`` is the newest ``lookback_`` points of the series, float32
-# ``(lookback_, n_targets)``, and its output ``"y_pred"`` the forecast of steps
+# graph's input ``"y"`` is the newest ``context_`` points of the series, float32
+# ``(context_, n_targets)`` (the networks read the newest ``lookback_`` of them, the
+# baselines of the blend all of them), and its output ``"y_pred"`` the forecast of steps
 # ``1 .. 12`` -- the window normalisations, every network of the ensemble, their mean and
 # the blend with the baselines are all in the graph. A small forecaster keeps this fast.
 from sktime.datasets import load_airline  # noqa: E402
@@ -155,7 +156,7 @@ forecaster.fit(airline, fh=list(range(1, 13)))
 sklstm.to_onnx(forecaster, str(workdir / "forecaster.onnx"))
 np.save(
     workdir / "newest_points.npy",
-    airline.to_numpy(dtype=np.float32)[-forecaster.lookback_ :, None],
+    airline.to_numpy(dtype=np.float32)[-forecaster.context_ :, None],
 )
 
 forecast_service = textwrap.dedent(

@@ -552,8 +552,9 @@ class LSTMForecaster(BaseForecaster):
 
         The last ``pretrain_lookback_`` points of each series are stacked into one
         batch and go through the networks in one call (``"recursive"``: one call per
-        step, each over all series), then blended with the baselines by
-        ``pretrain_baseline_weights_``. No fine-tuning: the fast path for many series;
+        step, each over all series), then blended by ``pretrain_baseline_weights_`` with
+        the baselines, each from up to ``max(pretrain_lookback_, 200, 4 *
+        pretrain_sp_)`` points of its series. No fine-tuning: the fast path for many series;
         ``fit`` / ``predict`` on a panel instead fine-tunes series by series.
 
         Parameters

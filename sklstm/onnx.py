@@ -153,7 +153,9 @@ LSTMForecaster, or a fitted Pipeline of the first three
         n_steps)`` in the series' units -- the window normalisations, every network of
         the ensemble and their mean, the recursive rollout (a ``Loop``) and the blend
         with the baselines (``baseline_weights_``) are inside the graph. The shapes are
-        fixed.
+        fixed: ``context_`` is the whole history when that is shorter than
+        ``max(lookback_, 200, 4 * sp_)``, and grows with ``update``; export again after
+        such an update.
 
     Notes
     -----

@@ -119,15 +119,45 @@ def test_blend_weights_compare_each_baseline_where_it_exists():
     assert w["seasonal_naive"] == pytest.approx(1 / (1 + 0.01 / 0.25), abs=0.03)
 
 
-def test_blend_gives_a_missing_baselines_weight_to_the_network():
+def test_blend_lets_naive_stand_in_for_a_missing_baseline():
     network = np.full((2, 3, 1), 4.0)
     base = np.full((2, 3, 1), 2.0)
     base[1] = np.nan  # the second window's history is too short for this baseline
+    naive = np.full((2, 3, 1), 3.0)
     weights = {**baselines.networks_alone(), "network": 0.25, "seasonal_naive": 0.75}
-    out = baselines.blend(network, {"seasonal_naive": base}, weights)
+    out = baselines.blend(network, {"seasonal_naive": base, "naive": naive}, weights)
     np.testing.assert_allclose(out[0], 0.25 * 4 + 0.75 * 2)
+    np.testing.assert_allclose(out[1], 0.25 * 4 + 0.75 * 3)  # naive in its place
+    # without a naive forecast to stand in, the network does
+    out = baselines.blend(network, {"seasonal_naive": base}, weights)
     np.testing.assert_allclose(out[1], 4.0)
     assert np.isfinite(out).all()
+    missing = baselines.missing_weighted({"seasonal_naive": base, "naive": naive}, weights)
+    assert missing[1].all() and not missing[0].any()
+
+
+def test_a_baseline_scored_on_too_few_points_is_not_a_candidate():
+    rng = np.random.RandomState(3)
+    truth = rng.normal(size=(40, 4, 1))
+    network = truth + 0.5 * rng.normal(size=truth.shape)
+    lucky = truth.copy()  # perfect, but only where it exists: 1 origin of 40
+    lucky[1:] = np.nan
+    w = baselines.blend_weights(truth, network, {"seasonal_naive": lucky}, np.ones((40, 1)))
+    assert w == baselines.networks_alone()
+    lucky[: int(40 * baselines.MIN_SHARE)] = truth[: int(40 * baselines.MIN_SHARE)]
+    w = baselines.blend_weights(truth, network, {"seasonal_naive": lucky}, np.ones((40, 1)))
+    assert w["seasonal_naive"] == 1.0  # on half of the points it is a candidate
+
+
+@pytest.mark.parametrize(
+    ("n", "first", "sp"), [(36, 0, 12), (25, 6, 12), (9, 3, 7), (300, 1, 288)]
+)
+def test_position_means_match_a_loop_over_positions(n, first, sp):
+    rows = np.random.RandomState(n).rand(2, n, 3)
+    want = np.stack(
+        [rows[:, (first + np.arange(n)) % sp == j].mean(axis=1) for j in range(sp)], axis=1
+    )
+    np.testing.assert_allclose(baselines.position_means(rows, first, sp), want)
 
 
 def test_the_context_covers_four_seasons_and_the_lookback():

@@ -51,6 +51,24 @@ def _trend_season(n=120, seed=5):
     return pd.Series(_f32(values), index=pd.period_range("2000-01", periods=n, freq="M"))
 
 
+def _daily(n=300, seed=6):
+    """A positive daily series with a weekly season (sp 7, odd) and a trend, 300 days."""
+    rng = np.random.RandomState(seed)
+    t = np.arange(n)
+    values = (50 + 0.1 * t) * (1 + 0.1 * np.sin(2 * np.pi * t / 7)) + rng.normal(0, 0.5, n)
+    return pd.Series(_f32(values), index=pd.date_range("2020-01-01", periods=n, freq="D"))
+
+
+def _weighted(forecaster, name):
+    """``forecaster`` with its blend set to half ``name``: every baseline's graph is run."""
+    forecaster.baseline_weights_ = {
+        **dict.fromkeys(forecaster.baseline_weights_, 0.0),
+        "network": 0.5,
+        name: 0.5,
+    }
+    return forecaster
+
+
 def _exog(y, n_ahead, seed=4):
     rng = np.random.RandomState(seed)
     index = pd.period_range(y.index[0], periods=len(y) + n_ahead, freq=y.index.freq)
@@ -120,6 +138,15 @@ def _cases():
     updated = _forecaster().fit(y.iloc[:-6], fh=FH)
     updated.update(y.iloc[-6:], update_params=False)  # the window moves, the weights do not
     add("after-update", updated)
+    # 300 days: the graph reads the newest context_ = 200 rows (of 300) and crops the
+    # newest lookback_ = 14 for the networks; sp 7 (odd: a plain 7-day moving average)
+    daily = _daily()
+    for name in ("seasonal_naive", "naive", "drift", "theta"):
+        f = _forecaster().fit(daily.iloc[:-10], fh=FH)
+        assert (f.lookback_, f.context_, f.sp_) == (14, 200, 7)
+        add(f"long-{name}", _weighted(f, name))
+    f.update(daily.iloc[-10:], update_params=False)  # the newest 200 of 300 rows now
+    add("long-theta-after-update", f)
     return cases, weights
 
 
@@ -203,6 +230,11 @@ CASE_NAMES = [
     "two-layers",
     "multivariate-y",
     "after-update",
+    "long-seasonal_naive",
+    "long-naive",
+    "long-drift",
+    "long-theta",
+    "long-theta-after-update",
 ]
 
 
@@ -298,3 +330,23 @@ def test_theta_graph_matches_the_numpy_baseline(L, sp, ny, n_steps):
     got = session.run(None, {"y": y.astype(np.float32)})[0]
     want = theta_forecast(y[None], n_steps, sp)[0]
     assert np.abs(got - want).max() / np.abs(want).max() <= TOL
+
+
+def test_the_graph_grows_with_the_context_not_its_square():
+    """5-minute data (sp 288): context_ = 4 x 288 rows, the theta baseline in the graph.
+
+    The constants of the baselines are a few rows of ``context_`` values (the moving
+    average is a difference of cumulative sums, the season means a reshape), not the
+    ``context_ x context_`` matrix they would be as products.
+    """
+    n = 1300
+    t = np.arange(n)
+    values = 20 + np.sin(2 * np.pi * t / 288) + 0.01 * t
+    index = pd.date_range("2024-01-01", periods=n, freq="5min")
+    y = pd.Series(_f32(values), index=index)
+    f = _forecaster(lookback=8, max_iter=1).fit(y, fh=FH)
+    assert f.sp_ == 288 and f.context_ == 4 * 288
+    model = to_onnx(_weighted(f, "theta"))
+    sizes = {i.name: int(np.prod(i.dims)) for i in model.graph.initializer}
+    assert max(sizes.values()) <= 2 * f.context_, sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+    assert len(model.SerializeToString()) < 200_000

@@ -25,6 +25,9 @@ NAMES = ("seasonal_naive", "naive", "drift", "theta")
 THETA_ALPHA = 0.5
 #: The baselines read at most this many newest rows (or four seasons, or the lookback).
 CONTEXT_POINTS = 200
+#: A baseline is a candidate of the blend where it exists on at least this share of the
+#: points the networks are scored on.
+MIN_SHARE = 0.5
 
 
 def context_length(sp: int, lookback: int) -> int:
@@ -57,6 +60,20 @@ def theta_weights(L: int, n_steps: int, alpha: float = THETA_ALPHA):
     return level, slope, ahead
 
 
+def position_means(rows, first: int, sp: int) -> np.ndarray:
+    """Means ``(m, sp, ny)`` of ``rows`` ``(m, n, ny)`` by season position.
+
+    Row ``r`` is at position ``(first + r) % sp``; every position needs a row (``n >= sp``).
+    One reshape: the rows are padded with zeros to whole seasons and summed per position.
+    """
+    m, n, ny = rows.shape
+    n_seasons = -(-(first + n) // sp)
+    padded = np.zeros((m, n_seasons * sp, ny))
+    padded[:, first : first + n] = rows
+    counts = np.bincount((first + np.arange(n)) % sp, minlength=sp)
+    return padded.reshape(m, n_seasons, sp, ny).sum(axis=1) / counts[None, :, None]
+
+
 def seasonal_indices(past_y, sp: int):
     """Multiplicative seasonal indices ``(m, sp, ny)`` of windows ``(m, L, ny)``, or None.
 
@@ -80,8 +97,7 @@ def seasonal_indices(past_y, sp: int):
     # here too, so that an all-zero window divides no zero by zero (a RuntimeWarning).
     ratio = past_y[:, off : off + n_trend] / np.where(positive, trend, 1.0)
     ratio = np.where(positive, ratio, 1.0)
-    position = (np.arange(n_trend) + off) % sp
-    index = np.stack([ratio[:, position == j].mean(axis=1) for j in range(sp)], axis=1)
+    index = position_means(ratio, off % sp, sp)
     index = index / index.mean(axis=1, keepdims=True)
     return np.where(positive, index, 1.0)
 
@@ -183,16 +199,19 @@ def blend_weights(truth, network, baselines, level) -> dict:
     ``(n_origins, ny)``: errors are measured relative to the window level. Each
     baseline is compared with the network on the points where both exist. Returns
     ``{"network": w, <each baseline>: w}``, summing to 1; only the best baseline (the
-    lowest ratio of its error to the network's) gets a weight above 0. No point with
-    truth: the network alone.
+    lowest ratio of its error to the network's) gets a weight above 0. A baseline that
+    exists on fewer than ``MIN_SHARE`` of the network's scored points is not a
+    candidate (a choice made on a handful of points is noise). No point with truth:
+    the network alone.
     """
     weights = networks_alone()
     net_err = ((truth - network) / level[:, None, :]) ** 2
+    n_scored = int(np.isfinite(net_err).sum())
     best, best_ratio, best_pair = None, np.inf, None
     for name, path in baselines.items():
         err = ((truth - path) / level[:, None, :]) ** 2
         both = np.isfinite(err) & np.isfinite(net_err)
-        if not both.any():
+        if not both.any() or both.sum() < MIN_SHARE * n_scored:
             continue
         pair = float(net_err[both].mean()), float(err[both].mean())
         if pair[0] <= 0:
@@ -213,12 +232,25 @@ def blend_weights(truth, network, baselines, level) -> dict:
 def blend(network, baselines, weights) -> np.ndarray:
     """``weights["network"] * network + sum of weight * baseline`` (zero weights skipped).
 
-    Where a weighted baseline is NaN (a history too short for it), its weight goes to
-    the network there.
+    Where a weighted baseline is NaN (a history too short for it), the naive forecast
+    stands in for it (what each baseline becomes with too little history: seasonal
+    naive without a whole season, drift and theta from one row), or the network where
+    ``baselines`` has no naive forecast either.
     """
     out = weights["network"] * network
+    naive = baselines.get("naive")
+    stand_in = network if naive is None else np.where(np.isnan(naive), network, naive)
     for name, path in baselines.items():
         w = weights.get(name, 0.0)
         if w > 0:
-            out = out + np.where(np.isnan(path), w * network, w * path)
+            out = out + w * np.where(np.isnan(path), stand_in, path)
     return out
+
+
+def missing_weighted(baselines, weights):
+    """Where a weighted baseline is NaN: a bool array like the forecasts (None if none is)."""
+    missing = None
+    for name, path in baselines.items():
+        if weights.get(name, 0.0) > 0:
+            missing = np.isnan(path) if missing is None else missing | np.isnan(path)
+    return missing

@@ -154,6 +154,11 @@ class ForecastModel:
             weights = _baselines.blend_weights(truth, network, base, level)
         self.weights = weights
         errors = (truth - _baselines.blend(network, base, weights)) / level[:, None, :]
+        # The intervals measure the forecast predict makes: where a weighted baseline
+        # had too short a history (early origins), that blend was not made.
+        missing = _baselines.missing_weighted(base, weights)
+        if missing is not None and np.isfinite(errors[~missing]).any():
+            errors = np.where(missing, np.nan, errors)
         scale, n_origins = intervals.residual_scale(errors)
         return (truth, network, base, level), scale, n_origins
 
@@ -172,14 +177,13 @@ class ForecastModel:
             mine = valid[(valid >= a) & (valid < b)]
             if len(mine):
                 Y, X = panel.values[a:b, :ny], panel.values[a:b, ny:] if panel.n_exog else None
-                parts.append(self.held_out(Y, X, int(mine[0]) - a, n_steps, max_origins=cap))
+                first = int(mine[0]) - a
+                parts.append(self.held_out(Y, X, first, n_steps, cap, baselines=False))
         if parts:
             truth, network, level = (np.concatenate([p[i] for p in parts]) for i in (0, 1, 3))
-            base = {
-                name: np.concatenate([p[2][name] for p in parts])
-                for name in parts[0][2]
-                if all(name in p[2] for p in parts)
-            }
+            # every series' histories at once: one call per history length, not per series
+            histories = [h for p in parts for h in p[2]]
+            base = _baselines.history_forecasts(histories, network.shape[1], self.sp)
             weights = _baselines.blend_weights(truth, network, base, level)
         self.weights = weights
         return weights
@@ -219,7 +223,8 @@ class ForecastModel:
         if self.weights is None or self.weights["network"] == 1.0:
             return network
         used = [name for name in _baselines.NAMES if self.weights.get(name, 0.0) > 0]
-        baselines = _baselines.history_forecasts(histories, n_steps, self.sp, names=used)
+        names = dict.fromkeys([*used, "naive"])  # naive stands in where one is missing
+        baselines = _baselines.history_forecasts(histories, n_steps, self.sp, names=names)
         return _baselines.blend(network, baselines, self.weights)
 
     def network_path(self, past, future, n_steps: int):
@@ -260,7 +265,15 @@ class ForecastModel:
         """The window levels ``(m, ny)`` that interval widths are measured in."""
         return self.normalisers[self.modes[0]].norms(past_y)[1]
 
-    def held_out(self, Y, Xa, first: int, n_steps: int | None, max_origins: int = MAX_ORIGINS):
+    def held_out(
+        self,
+        Y,
+        Xa,
+        first: int,
+        n_steps: int | None,
+        max_origins: int = MAX_ORIGINS,
+        baselines: bool = True,
+    ):
         """Forecasts from origins ``first ..``: truth, networks, baselines, levels.
 
         Returns ``(truth, network, baselines, level)``: arrays ``(n_origins, n_steps,
@@ -272,6 +285,8 @@ class ForecastModel:
         an origin near the end has NaN for the steps with no truth. Without exogenous
         data (or recursively), origins closer to the end than the horizon also count.
         ``n_steps`` None: the horizon (recursive: up to ``lookback`` steps).
+        ``baselines=False`` returns each origin's history (the rows the baselines would
+        read, a list of views) in place of the baseline forecasts.
         """
         spec = self.spec
         n_origins = len(Y) - spec.lookback  # every start with at least one step to score
@@ -295,5 +310,6 @@ class ForecastModel:
         padded_y = np.concatenate([Y, np.full((n_steps, Y.shape[1]), np.nan)])
         truth = padded_y[starts[:, None] + spec.lookback + np.arange(n_steps)]
         histories = _baselines.origin_histories(Y, starts + spec.lookback, self.context)
-        baselines = _baselines.history_forecasts(histories, n_steps, self.sp)
-        return truth, network, baselines, level
+        if not baselines:
+            return truth, network, histories, level
+        return truth, network, _baselines.history_forecasts(histories, n_steps, self.sp), level

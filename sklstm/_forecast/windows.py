@@ -270,7 +270,7 @@ def _numeric(frame, what: str, owner: str):
 
 
 def last_windows(frame, lookback: int, context: int, owner: str = "forecast_panel"):
-    """The last ``lookback`` rows of every series of a panel: keys, cutoffs, windows.
+    """The last ``lookback`` (and ``context``) rows of every series of a panel.
 
     Returns ``(keys, cutoffs, windows, histories)``: the instance key of each series as
     a tuple, its last time point, an array ``(n_series, lookback, n_columns)``, and

@@ -1,6 +1,6 @@
-"""The ONNX graph of a fitted :class:`~sklstm.LSTMForecaster`: one forecast from one window.
+"""The ONNX graph of a fitted :class:`~sklstm.LSTMForecaster`: one forecast from its history.
 
-The graph is ``ForecastModel.forecast`` (``sklstm/_forecast/model.py``) for one window,
+The graph is ``ForecastModel.forecast`` (``sklstm/_forecast/model.py``) for one series,
 in float32: every window normalisation (``norms``, ``encode_inputs``, ``target_shift``,
 ``decode`` of ``sklstm/_forecast/normalise.py``), every ensemble member
 (:func:`~sklstm._onnx._graph.sequence_to_vector` each) and their equal-weight mean, the
@@ -230,51 +230,82 @@ def _recursive_path(g, net, y, x, n_steps):
     return g.op("Reshape", [steps, _ints(g, [n_steps, ny])], "network_path")
 
 
-def _baselines(g, y, lookback, n_steps, sp):
-    """``baseline_forecasts`` of the rows ``y`` ``(C, ny)``: name -> ``(n_steps | 1, ny)``."""
+def _baselines(g, y, C, n_steps, sp, names):
+    """``baseline_forecasts`` of the rows ``y`` ``(C, ny)`` for ``names``: name -> forecast.
+
+    Each forecast is ``(n_steps, ny)`` (naive ``(1, ny)``, which broadcasts). A baseline
+    that ``C`` rows are too few for is the naive forecast, as in ``baselines.blend``.
+    """
     steps = np.arange(n_steps)
-    last = _rows(g, y, lookback - 1, lookback)
+    last = _rows(g, y, C - 1, C)
     out = {}
-    if 1 < sp <= lookback:
-        rows = (lookback - sp + steps % sp).astype(np.int64)
-        out["seasonal_naive"] = g.op("Gather", [y, g.const(rows, "season_rows")], "seasonal")
-    out["naive"] = last
-    if lookback >= 2:
-        slope = g.op("Sub", [last, _rows(g, y, 0, 1)], "rise")
-        slope = g.op("Div", [slope, g.const(_f32(lookback - 1), "run")], "slope")
-        ahead = g.op("Mul", [slope, g.const(_f32((steps + 1)[:, None]), "ahead")], "climb")
-        out["drift"] = g.op("Add", [last, ahead], "drift")
-        out["theta"] = _theta(g, y, lookback, n_steps, sp)
+    for name in names:
+        if name == "seasonal_naive" and 1 < sp <= C:
+            rows = (C - sp + steps % sp).astype(np.int64)
+            out[name] = g.op("Gather", [y, g.const(rows, "season_rows")], "seasonal")
+        elif name == "drift" and C >= 2:
+            slope = g.op("Sub", [last, _rows(g, y, 0, 1)], "rise")
+            slope = g.op("Div", [slope, g.const(_f32(C - 1), "run")], "slope")
+            ahead = g.op("Mul", [slope, g.const(_f32((steps + 1)[:, None]), "ahead")], "climb")
+            out[name] = g.op("Add", [last, ahead], "drift")
+        elif name == "theta" and C >= 2:
+            out[name] = _theta(g, y, C, n_steps, sp)
+        else:  # naive, or a baseline the rows are too few for
+            out[name] = last
     return out
 
 
-def _theta(g, y, L, n_steps, sp):
-    """``theta_forecast`` of the window ``y`` ``(L, ny)``: ``(n_steps, ny)``.
+def _season_index(g, y, L, sp):
+    """``seasonal_indices`` of the rows ``y`` ``(L, ny)`` (``L >= 2 sp``): ``(sp, ny)``.
 
-    The moving average, the averages by season position, the smoothing and the slope
-    are products with constant matrices; ``Where`` keeps the indices at 1 for a column
-    with a value <= 0 (as ``seasonal_indices``).
+    Constants and work grow with ``L``, not ``L**2``: the centred moving average is a
+    difference of cumulative sums, the means by season position a reshape of the ratios
+    (padded with zeros to whole seasons) summed over the seasons.
+    """
+    w = moving_average_weights(sp)
+    k = len(w)
+    off, n_trend = (k - 1) // 2, L - k + 1
+    total = g.op("CumSum", [y, g.const(np.asarray(0, dtype=np.int64), "axis0")], "cumsum")
+    zero_row = g.op("Mul", [_rows(g, y, 0, 1), g.const(_f32(0.0), "zero")], "zero_row")
+    total = g.op("Concat", [zero_row, total], "cumsum0", axis=0)  # (L + 1, ny)
+    trend = g.op("Sub", [_rows(g, total, k, k + n_trend), _rows(g, total, 0, n_trend)])
+    if sp % 2 == 0:  # the end rows of a 2 x sp average count half
+        ends = g.op("Add", [_rows(g, y, 0, n_trend), _rows(g, y, k - 1, L)], "ends")
+        trend = g.op("Sub", [trend, g.op("Mul", [ends, g.const(_f32(0.5), "half")])])
+    trend = g.op("Div", [trend, g.const(_f32(sp), "sp")], "trend")
+    below = g.op("Cast", [g.op("LessOrEqual", [y, g.const(_f32(0.0), "zero")])], to=1)
+    n_below = g.op("ReduceSum", [below, _ints(g, [0])], "n_below", keepdims=1)
+    positive = g.op("Equal", [n_below, g.const(_f32(0.0), "none")], "positive")
+    one = g.const(_f32(1.0), "one")
+    safe = g.op("Where", [positive, trend, one], "safe_trend")
+    ratio = g.op("Div", [_rows(g, y, off, off + n_trend), safe], "ratio")
+    lead = off % sp
+    n_seasons = -(-(lead + n_trend) // sp)
+    tail = n_seasons * sp - lead - n_trend
+
+    def zeros(n_rows):  # (n_rows, ny) zeros: rows of y times 0 (ny is y's)
+        return g.op("Mul", [_rows(g, y, 0, n_rows), g.const(_f32(0.0), "zero")], "zeros")
+
+    padded = ([zeros(lead)] if lead else []) + [ratio] + ([zeros(tail)] if tail else [])
+    if len(padded) > 1:
+        ratio = g.op("Concat", padded, "padded_ratio", axis=0)
+    seasons = g.op("Reshape", [ratio, _ints(g, [n_seasons, sp, -1])], "by_season")
+    sums = g.op("ReduceSum", [seasons, _ints(g, [0])], "position_sums", keepdims=0)
+    counts = np.bincount((lead + np.arange(n_trend)) % sp, minlength=sp)
+    index = g.op("Div", [sums, g.const(_f32(counts[:, None]), "position_counts")], "season")
+    mean = g.op("MatMul", [g.const(_f32(np.full((1, sp), 1 / sp)), "mean"), index])
+    return g.op("Where", [positive, g.op("Div", [index, mean]), one], "season_index")
+
+
+def _theta(g, y, L, n_steps, sp):
+    """``theta_forecast`` of the rows ``y`` ``(L, ny)``: ``(n_steps, ny)``.
+
+    ``Where`` keeps the seasonal indices at 1 for a column with a value <= 0 (as
+    ``seasonal_indices``); the smoothing and the slope are products with ``(1, L)`` rows.
     """
     z, index, rows = y, None, np.arange(L)
     if 1 < sp and L >= 2 * sp:
-        w = moving_average_weights(sp)
-        k = len(w)
-        off, n_trend = (k - 1) // 2, L - k + 1
-        average = np.zeros((n_trend, L))
-        for t in range(n_trend):
-            average[t, t : t + k] = w
-        trend = g.op("MatMul", [g.const(_f32(average), "moving_average"), y], "trend")
-        below = g.op("Cast", [g.op("LessOrEqual", [y, g.const(_f32(0.0), "zero")])], to=1)
-        n_below = g.op("ReduceSum", [below, _ints(g, [0])], "n_below", keepdims=1)
-        positive = g.op("Equal", [n_below, g.const(_f32(0.0), "none")], "positive")
-        one = g.const(_f32(1.0), "one")
-        safe = g.op("Where", [positive, trend, one], "safe_trend")
-        ratio = g.op("Div", [_rows(g, y, off, off + n_trend), safe], "ratio")
-        position = (np.arange(n_trend) + off) % sp
-        by_position = np.stack([(position == j) / np.sum(position == j) for j in range(sp)])
-        index = g.op("MatMul", [g.const(_f32(by_position), "by_position"), ratio], "season")
-        mean = g.op("MatMul", [g.const(_f32(np.full((1, sp), 1 / sp)), "mean"), index])
-        index = g.op("Where", [positive, g.op("Div", [index, mean]), one], "season_index")
+        index = _season_index(g, y, L, sp)
         at_rows = g.const((rows % sp).astype(np.int64), "row_positions")
         z = g.op("Div", [y, g.op("Gather", [index, at_rows])], "deseasonalised")
     level_w, slope_w, ahead = theta_weights(L, n_steps)
@@ -314,10 +345,10 @@ def write_forecaster(g, forecaster, n_steps: int):
             path = _rows(g, path, 0, n_steps)
     weights = getattr(forecaster, "baseline_weights_", None)
     if weights is not None and weights["network"] != 1.0:  # as ForecastModel.forecast
-        baselines = _baselines(g, "y", C, n_steps, int(forecaster.sp_))
+        used = [name for name in _BASELINES if weights.get(name, 0.0) > 0]
+        baselines = _baselines(g, "y", C, n_steps, int(forecaster.sp_), used)
         path = g.op("Mul", [path, g.const(_f32(weights["network"]), "w_network")], "blend")
-        for name in _BASELINES:
-            if name in baselines and weights.get(name, 0.0) > 0:
-                part = g.op("Mul", [baselines[name], g.const(_f32(weights[name]), f"w_{name}")])
-                path = g.op("Add", [path, part], "blend")  # (1, ny) naive broadcasts
+        for name in used:
+            part = g.op("Mul", [baselines[name], g.const(_f32(weights[name]), f"w_{name}")])
+            path = g.op("Add", [path, part], "blend")  # (1, ny) naive broadcasts
     return inputs, path, [n_steps, ny]
