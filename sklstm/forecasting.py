@@ -172,8 +172,10 @@ class LSTMForecaster(BaseForecaster):
         The epoch each network scored best on the held-out windows (0 without them).
     residual_scale_ : ndarray of shape (n_steps, n_targets)
         Root mean squared error per horizon step and target, in units of the window
-        level, of the forecasts from held-out origins (in-sample origins with
-        ``early_stopping=False``); the prediction intervals are built from it.
+        level, of the blended forecasts from held-out origins (in-sample origins with
+        ``early_stopping=False``); the prediction intervals are built from it. Origins
+        whose history was too short for a weighted baseline are left out (that blend
+        is not the one ``predict`` makes), unless fewer than two would remain.
     interval_source_ : {"validation", "in-sample"}
         Where ``residual_scale_`` was measured.
     n_residual_origins_ : int

@@ -671,6 +671,28 @@ def test_a_short_seasonal_series_leans_on_seasonal_naive_beyond_the_window():
     assert f.residual_scale_.max() < 0.5 * intervals.residual_scale(errors)[0].max()
 
 
+def test_intervals_never_rest_on_fewer_than_two_held_out_origins():
+    """13 months, fh 1: seasonal naive exists at 1 of the 2 held-out origins only; the
+    intervals are not measured on that one origin (an exact sine: zero width)."""
+    t = np.arange(13)
+    y = pd.Series(
+        10 + np.sin(2 * np.pi * t / 12), index=pd.period_range("2000-01", periods=13, freq="M")
+    )
+    f = LSTMForecaster(random_state=0, **{**FAST, "lookback": "auto", "max_iter": 3}).fit(
+        y, fh=[1]
+    )
+    truth, _, base, _ = f._held_out
+    missing = baselines.missing_weighted(base, f.baseline_weights_)
+    assert (
+        missing is not None
+        and missing[:, 0, 0].sum() == 1
+        and np.isfinite(truth[:, 0, 0]).sum() == 2
+    )
+    assert f.n_residual_origins_ == 2 and (f.residual_scale_ > 0).all()
+    bands = f.predict_interval(coverage=0.9).to_numpy()
+    assert (bands[:, 1] - bands[:, 0] > 0).all()
+
+
 def test_the_safety_net_rescues_a_poor_network_on_a_seasonal_series():
     """An undertrained network loses to seasonal naive; blended, the default does not."""
     y = _seasonal(120, noise=0.1, seed=4)

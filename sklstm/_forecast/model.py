@@ -155,10 +155,13 @@ class ForecastModel:
         self.weights = weights
         errors = (truth - _baselines.blend(network, base, weights)) / level[:, None, :]
         # The intervals measure the forecast predict makes: where a weighted baseline
-        # had too short a history (early origins), that blend was not made.
+        # had too short a history (early origins), that blend was not made; those origins
+        # are left out, unless fewer than two would remain with a first step to score.
         missing = _baselines.missing_weighted(base, weights)
-        if missing is not None and np.isfinite(errors[~missing]).any():
-            errors = np.where(missing, np.nan, errors)
+        if missing is not None:
+            masked = np.where(missing, np.nan, errors)
+            if np.isfinite(masked[:, 0, 0]).sum() >= 2:
+                errors = masked
         scale, n_origins = intervals.residual_scale(errors)
         return (truth, network, base, level), scale, n_origins
 

@@ -265,14 +265,19 @@ def _season_index(g, y, L, sp):
     w = moving_average_weights(sp)
     k = len(w)
     off, n_trend = (k - 1) // 2, L - k + 1
-    total = g.op("CumSum", [y, g.const(np.asarray(0, dtype=np.int64), "axis0")], "cumsum")
-    zero_row = g.op("Mul", [_rows(g, y, 0, 1), g.const(_f32(0.0), "zero")], "zero_row")
+    # the sums run over y - y[0] (float32 keeps its digits over long contexts); the
+    # weights of the average sum to 1, so y[0] is added back to the average
+    first = _rows(g, y, 0, 1)
+    shifted = g.op("Sub", [y, first], "from_first")
+    total = g.op("CumSum", [shifted, g.const(np.asarray(0, dtype=np.int64), "axis0")])
+    zero_row = g.op("Mul", [first, g.const(_f32(0.0), "zero")], "zero_row")
     total = g.op("Concat", [zero_row, total], "cumsum0", axis=0)  # (L + 1, ny)
     trend = g.op("Sub", [_rows(g, total, k, k + n_trend), _rows(g, total, 0, n_trend)])
     if sp % 2 == 0:  # the end rows of a 2 x sp average count half
-        ends = g.op("Add", [_rows(g, y, 0, n_trend), _rows(g, y, k - 1, L)], "ends")
+        ends = g.op("Add", [_rows(g, shifted, 0, n_trend), _rows(g, shifted, k - 1, L)])
         trend = g.op("Sub", [trend, g.op("Mul", [ends, g.const(_f32(0.5), "half")])])
     trend = g.op("Div", [trend, g.const(_f32(sp), "sp")], "trend")
+    trend = g.op("Add", [trend, first], "trend")
     below = g.op("Cast", [g.op("LessOrEqual", [y, g.const(_f32(0.0), "zero")])], to=1)
     n_below = g.op("ReduceSum", [below, _ints(g, [0])], "n_below", keepdims=1)
     positive = g.op("Equal", [n_below, g.const(_f32(0.0), "none")], "positive")
