@@ -370,6 +370,11 @@ class LSTMForecaster(BaseForecaster):
         )
 
     @property
+    def context_(self) -> int:
+        """The rows of history one forecast reads (see the class docstring)."""
+        return min(self._fitted_model.context, len(self._hist_y))
+
+    @property
     def _fitted_model(self):
         args = (self.ensemble_, self.normalisers_, self.member_modes_, self._spec)
         return ForecastModel(*args, self._recursive, self.sp_, self.baseline_weights_)
@@ -431,7 +436,6 @@ class LSTMForecaster(BaseForecaster):
             Y, Xa, valid, n_steps, blend=self.blend_baselines
         )
         self.baseline_weights_ = model.weights
-        self.context_ = min(model.context, len(Y))
         self._final_epochs = model.continuation_epochs() if len(valid) else 0
         if len(valid):  # the newest windows reach the networks: a short continuation
             model.continue_training(panel, rng, self._final_epochs, self.validation_fraction)
@@ -490,7 +494,6 @@ class LSTMForecaster(BaseForecaster):
         self._hist_y = update_data(self._hist_y, y)
         if self._hist_X is not None:
             self._hist_X = update_data(self._hist_X, X)
-        self.context_ = min(self._fitted_model.context, len(self._hist_y))
         if update_params:
             panel = SeriesPanel.from_arrays([self._arrays(self._hist_y, self._hist_X)])
             rng = check_random_state(self.random_state)
@@ -646,9 +649,6 @@ class LSTMForecaster(BaseForecaster):
                 "version."
             )
         self.__dict__.update(state)
-        if fitted and "ensemble_" in state and "context_" not in state:
-            # pickled before context_ was kept: the context its predict now reads
-            self.context_ = min(self._fitted_model.context, len(self._hist_y))
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -107,7 +107,7 @@ def test_a_pickle_of_sklstm_0_1_is_refused_with_a_clear_error():
 
 
 def test_a_pickle_from_before_context_loads_and_forecasts_as_a_new_fit():
-    """A fitted state without ``context_`` (pickled before it was kept) gets it on loading."""
+    """A fitted state without ``context_`` (pickled before it existed) has it after loading."""
     y = _seasonal(60)
     f = LSTMForecaster(random_state=0, **FAST).fit(y, fh=[1, 2, 3])
     state = {k: v for k, v in vars(f).items() if k != "context_"}

@@ -144,11 +144,13 @@ class ForecastModel:
         on the held-out tail (never measured on windows they trained on); the
         intervals are measured on the blended errors. Sets ``self.weights``; returns
         ``(held_out, residual_scale, n_origins)``, ``held_out`` the
-        ``(truth, network, baselines, level)`` of :meth:`held_out`. Without held-out
+        ``(truth, network, baselines, level)`` of :meth:`held_out`'s origins (the
+        baselines forecast from its histories). Without held-out
         windows the origins are in-sample and the networks stand alone.
         """
         first = int(valid[0]) if len(valid) else 0
-        truth, network, base, level = self.held_out(Y, Xa, first, n_steps)
+        truth, network, histories, level = self.held_out(Y, Xa, first, n_steps)
+        base = _baselines.history_forecasts(histories, network.shape[1], self.sp)
         weights = _baselines.networks_alone()
         if blend and len(valid):
             weights = _baselines.blend_weights(truth, network, base, level)
@@ -180,8 +182,7 @@ class ForecastModel:
             mine = valid[(valid >= a) & (valid < b)]
             if len(mine):
                 Y, X = panel.values[a:b, :ny], panel.values[a:b, ny:] if panel.n_exog else None
-                first = int(mine[0]) - a
-                parts.append(self.held_out(Y, X, first, n_steps, cap, baselines=False))
+                parts.append(self.held_out(Y, X, int(mine[0]) - a, n_steps, max_origins=cap))
         if parts:
             truth, network, level = (np.concatenate([p[i] for p in parts]) for i in (0, 1, 3))
             # every series' histories at once: one call per history length, not per series
@@ -268,28 +269,19 @@ class ForecastModel:
         """The window levels ``(m, ny)`` that interval widths are measured in."""
         return self.normalisers[self.modes[0]].norms(past_y)[1]
 
-    def held_out(
-        self,
-        Y,
-        Xa,
-        first: int,
-        n_steps: int | None,
-        max_origins: int = MAX_ORIGINS,
-        baselines: bool = True,
-    ):
-        """Forecasts from origins ``first ..``: truth, networks, baselines, levels.
+    def held_out(self, Y, Xa, first: int, n_steps: int | None, max_origins: int = MAX_ORIGINS):
+        """Forecasts from origins ``first ..``: truth, networks, histories, levels.
 
-        Returns ``(truth, network, baselines, level)``: arrays ``(n_origins, n_steps,
-        ny)`` (truth NaN past the data), a dict of baseline forecasts of that shape
-        (from up to :attr:`context` rows before each origin; NaN where too few), and
-        the window levels ``(n_origins, ny)``.
+        Returns ``(truth, network, histories, level)``: arrays ``(n_origins, n_steps,
+        ny)`` (truth NaN past the data), each origin's history (up to :attr:`context`
+        rows before it, a list of views: what the baselines read, see
+        :func:`~sklstm._forecast.baselines.history_forecasts`), and the window levels
+        ``(n_origins, ny)``.
 
         The origins are window starts from ``first`` on (the newest ``max_origins``);
         an origin near the end has NaN for the steps with no truth. Without exogenous
         data (or recursively), origins closer to the end than the horizon also count.
         ``n_steps`` None: the horizon (recursive: up to ``lookback`` steps).
-        ``baselines=False`` returns each origin's history (the rows the baselines would
-        read, a list of views) in place of the baseline forecasts.
         """
         spec = self.spec
         n_origins = len(Y) - spec.lookback  # every start with at least one step to score
@@ -313,6 +305,4 @@ class ForecastModel:
         padded_y = np.concatenate([Y, np.full((n_steps, Y.shape[1]), np.nan)])
         truth = padded_y[starts[:, None] + spec.lookback + np.arange(n_steps)]
         histories = _baselines.origin_histories(Y, starts + spec.lookback, self.context)
-        if not baselines:
-            return truth, network, histories, level
-        return truth, network, _baselines.history_forecasts(histories, n_steps, self.sp), level
+        return truth, network, histories, level

@@ -293,16 +293,17 @@ def last_windows(frame, lookback: int, context: int, owner: str = "forecast_pane
             f"{owner}: some rows of y have a missing (NaN) series label in the instance "
             "level(s) of the index; give every row the label of its series."
         )
-    for key, y_i in grouped:
-        if len(y_i) < lookback:
+    times = frame.index.get_level_values(-1)
+    for key, positions in rows.items():
+        if len(positions) < lookback:
             raise ValueError(
                 f"{owner} needs the last {lookback} points of every series; series "
-                f"{key!r} has {len(y_i)}."
+                f"{key!r} has {len(positions)}."
             )
-        series = values[rows[key]]
+        series = values[positions]
         check_finite(series, f"series {key!r} of y", owner)
         keys.append(key if isinstance(key, tuple) else (key,))
-        cutoffs.append(y_i.index.get_level_values(-1)[-1])
+        cutoffs.append(times[positions[-1]])
         pasts.append(series[-lookback:])
         histories.append(series[-context:])
     return keys, cutoffs, np.stack(pasts), histories
