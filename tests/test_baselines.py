@@ -8,7 +8,16 @@ import pytest
 from sklstm._forecast import baselines
 
 
-def _theta_loop(y, n_steps, sp, alpha=baselines.THETA_ALPHA):
+def _ses_loop(z, alpha):
+    """Simple exponential smoothing from the first value: (level, sum of squared errors)."""
+    level, sse = z[0], 0.0
+    for t in range(1, len(z)):
+        sse += (z[t] - level) ** 2
+        level = alpha * z[t] + (1 - alpha) * level
+    return level, sse
+
+
+def _theta_loop(y, n_steps, sp):
     """The theta method written out step by step (classical decomposition, SES, drift)."""
     y = np.asarray(y, dtype=float)
     L = len(y)
@@ -25,9 +34,9 @@ def _theta_loop(y, n_steps, sp, alpha=baselines.THETA_ALPHA):
         index = np.array([np.mean(ratios[j]) for j in range(sp)])
         index = index / index.mean()
     z = y / index[np.arange(L) % len(index)]
-    level = z[0]
-    for t in range(1, L):
-        level = alpha * z[t] + (1 - alpha) * level
+    fits = [(_ses_loop(z, a)[1], i, a) for i, a in enumerate(baselines.THETA_ALPHAS)]
+    alpha = min(fits)[2]  # the least one-step error; the first of a tie
+    level = _ses_loop(z, alpha)[0]
     slope = np.polyfit(np.arange(L), z, 1)[0]
     out = []
     for s in range(1, n_steps + 1):
@@ -53,6 +62,23 @@ def test_theta_matches_the_step_by_step_method(L, sp, n_steps):
         got = baselines.theta_forecast(past, n_steps, sp)
     want = np.stack([_theta_loop(w, n_steps, sp) for w in windows])[:, :, None]
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_theta_smooths_a_random_walk_little_and_noise_much():
+    """The smoothing constant is the theta method's estimate: the least one-step error."""
+    rng = np.random.RandomState(0)
+    walk = 100 + np.cumsum(rng.normal(size=(8, 200, 1)), axis=1)
+    noise = 100 + rng.normal(size=(8, 200, 1))
+    _, a_walk = baselines.smoothing_choice(walk)
+    _, a_noise = baselines.smoothing_choice(noise)
+    assert a_walk.min() >= 0.8 and a_noise.max() <= 0.2
+    # a random walk is forecast near its last value (naive plus half the small drift) ...
+    path = baselines.theta_forecast(walk, 6, 1)
+    assert np.abs(path[:, 0] - walk[:, -1]).max() < 0.5
+    # ... a noisy level near its mean, not its last value
+    path = baselines.theta_forecast(noise, 6, 1)
+    assert np.abs(path[:, 0] - 100).max() < 0.5
+    assert np.abs(path[:, 0] - noise[:, -1]).mean() > 0.5
 
 
 def test_theta_continues_a_pure_multiplicative_season_exactly():

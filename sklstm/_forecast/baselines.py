@@ -21,8 +21,10 @@ import numpy as np
 
 #: The baselines, in the order of ``baseline_weights_``.
 NAMES = ("seasonal_naive", "naive", "drift", "theta")
-#: The smoothing constant of the theta baseline's exponential smoothing.
-THETA_ALPHA = 0.5
+#: The smoothing constants the theta baseline chooses from, per window: the one with the
+#: least one-step squared error of its simple exponential smoothing (the theta method's
+#: own estimate, as sktime's ``ThetaForecaster`` makes it, on a grid).
+THETA_ALPHAS = np.linspace(0.05, 1.0, 20)
 #: The baselines read at most this many newest rows (or four seasons, or the lookback).
 CONTEXT_POINTS = 200
 #: A baseline is a candidate of the blend where it exists on at least this share of the
@@ -42,7 +44,7 @@ def moving_average_weights(sp: int) -> np.ndarray:
     return np.ones(sp) / sp
 
 
-def theta_weights(L: int, n_steps: int, alpha: float = THETA_ALPHA):
+def theta_weights(L: int, n_steps: int, alpha: float):
     """Linear parts of the theta forecast of a (deseasonalised) window of ``L`` rows.
 
     Returns ``(level, slope, ahead)``: row vectors ``(L,)`` whose products with the
@@ -102,21 +104,43 @@ def seasonal_indices(past_y, sp: int):
     return np.where(positive, index, 1.0)
 
 
-def theta_forecast(past_y, n_steps: int, sp: int, alpha: float = THETA_ALPHA) -> np.ndarray:
+def smoothing_choice(z, alphas=THETA_ALPHAS):
+    """Simple exponential smoothing of windows ``z`` ``(m, L, ny)`` at each of ``alphas``.
+
+    The smoothing starts at the first row; each window (and column) takes the constant with
+    the least sum of squared one-step errors (the first on a tie). Returns ``(level, alpha)``,
+    both ``(m, ny)``: the chosen smoothing's level after the last row, and its constant.
+    """
+    a = np.asarray(alphas, dtype=np.float64)[:, None, None]
+    level = np.repeat(z[None, :, 0, :], len(a), axis=0)  # (G, m, ny)
+    sse = np.zeros_like(level)
+    for t in range(1, z.shape[1]):
+        err = z[None, :, t, :] - level
+        sse += err * err
+        level += a * err
+    best = np.argmin(sse, axis=0)  # (m, ny)
+    return np.take_along_axis(level, best[None], axis=0)[0], a[:, 0, 0][best]
+
+
+def theta_forecast(past_y, n_steps: int, sp: int, alpha: float | None = None) -> np.ndarray:
     """The theta method on each window: ``(m, n_steps, ny)``.
 
     Deseasonalise by :func:`seasonal_indices` (when the window holds two seasons and is
-    positive), smooth exponentially (``THETA_ALPHA``), add half the least-squares
-    trend, reseasonalise.
+    positive), smooth exponentially (with ``alpha``, or the constant of
+    :data:`THETA_ALPHAS` :func:`smoothing_choice` takes for the window), add half the
+    least-squares trend, reseasonalise.
     """
     m, L, ny = past_y.shape
     index = seasonal_indices(past_y, sp)
     rows = np.arange(L)
     z = past_y if index is None else past_y / index[:, rows % sp]
-    level_w, slope_w, ahead = theta_weights(L, n_steps, alpha)
-    level = np.einsum("l,mln->mn", level_w, z)
+    level, chosen = smoothing_choice(z, THETA_ALPHAS if alpha is None else [alpha])
+    _, slope_w, _ = theta_weights(L, n_steps, 0.5)
     slope = np.einsum("l,mln->mn", slope_w, z)
-    path = level[:, None, :] + slope[:, None, :] * ahead[None, :, None]
+    steps = np.arange(1, n_steps + 1)[None, :, None]
+    a = chosen[:, None, :]
+    ahead = 0.5 * (steps - 1 + 1 / a - (1 - a) ** L / a)
+    path = level[:, None, :] + slope[:, None, :] * ahead
     if index is not None:
         path = path * index[:, (L - 1 + np.arange(1, n_steps + 1)) % sp]
     return path

@@ -24,7 +24,7 @@ import numpy as np
 from onnx import TensorProto, helper
 from sklearn.exceptions import NotFittedError
 
-from sklstm._forecast.baselines import moving_average_weights, theta_weights
+from sklstm._forecast.baselines import THETA_ALPHAS, moving_average_weights, theta_weights
 from sklstm._forecast.normalise import MODES
 from sklstm._onnx._graph import GraphBuilder, _f32, _ints, sequence_to_vector
 from sklstm._onnx._steps import module_weights
@@ -302,21 +302,63 @@ def _season_index(g, y, L, sp):
     return g.op("Where", [positive, g.op("Div", [index, mean]), one], "season_index")
 
 
+def _smoothing_choice(g, z, L):
+    """``smoothing_choice`` of the rows ``z`` ``(L, ny)``: ``(level, alpha index)``, ``(1, ny)``.
+
+    A ``Scan`` over rows 1 .. L - 1 carries the level and the sum of squared one-step
+    errors of every constant of ``THETA_ALPHAS`` ``(G, ny)``; ``ArgMin`` takes the first
+    least. The rows are smoothed less the first row (float32 keeps its digits at a large
+    level; the errors do not change), which is added back to the level.
+    """
+    G = len(THETA_ALPHAS)
+    first = _rows(g, z, 0, 1)
+    shifted = g.op("Sub", [_rows(g, z, 1, L), first], "from_first")  # (L - 1, ny)
+    body = GraphBuilder(prefix=g.fresh("ses") + "/", inline_constants=True)
+    level_in, sse_in, row = body.fresh("level"), body.fresh("sse"), body.fresh("row")
+    err = body.op("Sub", [row, level_in], "error")
+    sse = body.op("Add", [sse_in, body.op("Mul", [err, err])], "sse_out")
+    step = body.op("Mul", [err, body.const(_f32(THETA_ALPHAS[:, None]), "alphas")])
+    level = body.op("Add", [level_in, step], "level_out")
+
+    def vi(name, shape):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+    ny = ["ny"]
+    graph = body.graph(
+        body.prefix + "body",
+        [vi(level_in, [G, *ny]), vi(sse_in, [G, *ny]), vi(row, ny)],
+        [vi(level, [G, *ny]), vi(sse, [G, *ny])],
+    )
+    zeros = g.op("Mul", [first, g.const(_f32(np.zeros((G, 1))), "zero_grid")], "grid_zeros")
+    levels, sses = g.op("Scan", [zeros, zeros, shifted], "smoothing", n_outputs=2,
+                        body=graph, num_scan_inputs=1)  # fmt: skip
+    best = g.op("ArgMin", [sses], "alpha_index", axis=0, keepdims=1)  # (1, ny)
+    level = g.op("GatherElements", [levels, best], "smoothed", axis=0)
+    return g.op("Add", [level, first], "level"), best
+
+
 def _theta(g, y, L, n_steps, sp):
     """``theta_forecast`` of the rows ``y`` ``(L, ny)``: ``(n_steps, ny)``.
 
     ``Where`` keeps the seasonal indices at 1 for a column with a value <= 0 (as
-    ``seasonal_indices``); the smoothing and the slope are products with ``(1, L)`` rows.
+    ``seasonal_indices``); the smoothing constant is chosen per column
+    (:func:`_smoothing_choice`), the slope a product with a ``(1, L)`` row.
     """
     z, index, rows = y, None, np.arange(L)
     if 1 < sp and L >= 2 * sp:
         index = _season_index(g, y, L, sp)
         at_rows = g.const((rows % sp).astype(np.int64), "row_positions")
         z = g.op("Div", [y, g.op("Gather", [index, at_rows])], "deseasonalised")
-    level_w, slope_w, ahead = theta_weights(L, n_steps)
-    level = g.op("MatMul", [g.const(_f32(level_w[None]), "smoothing"), z], "level")
+    level, best = _smoothing_choice(g, z, L)
+    _, slope_w, _ = theta_weights(L, n_steps, 0.5)
     slope = g.op("MatMul", [g.const(_f32(slope_w[None]), "least_squares"), z], "slope")
-    trend = g.op("Mul", [slope, g.const(_f32(ahead[:, None]), "theta_ahead")])
+    a = THETA_ALPHAS[:, None]
+    steps = np.arange(1, n_steps + 1)[None, :]
+    table = 0.5 * (steps - 1 + 1 / a - (1 - a) ** L / a)  # (G, n_steps)
+    ahead = g.op("Gather", [g.const(_f32(table), "theta_ahead"), best], "ahead", axis=0)
+    ahead = g.op("Transpose", [ahead], "ahead_by_step", perm=[2, 1, 0])  # (n_steps, ny, 1)
+    ahead = g.op("Squeeze", [ahead, _ints(g, [2])], "ahead_steps")
+    trend = g.op("Mul", [slope, ahead], "theta_trend")
     path = g.op("Add", [level, trend], "theta")
     if index is not None:
         future = ((L - 1 + np.arange(1, n_steps + 1)) % sp).astype(np.int64)
