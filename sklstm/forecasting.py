@@ -160,8 +160,9 @@ class LSTMForecaster(BaseForecaster):
         read from the newest ``context_`` rows: the value one season before, the last
         value, the line through the first and last of those rows, and the theta
         method on them: classical multiplicative deseasonalisation when they hold two
-        seasons and are positive, exponential smoothing with alpha 0.5 plus half the
-        least-squares trend); the weights sum to 1, and at most one baseline is above 0.
+        seasons and are positive, exponential smoothing with the constant of least
+        one-step error on them, plus half the least-squares trend); the weights sum
+        to 1, and at most one baseline is above 0.
         ``{"network": 1.0, ...}`` with ``blend_baselines=False`` or without a
         held-out tail.
     context_ : int
