@@ -69,8 +69,8 @@ def test_theta_smooths_a_random_walk_little_and_noise_much():
     rng = np.random.RandomState(0)
     walk = 100 + np.cumsum(rng.normal(size=(8, 200, 1)), axis=1)
     noise = 100 + rng.normal(size=(8, 200, 1))
-    _, a_walk = baselines.smoothing_choice(walk)
-    _, a_noise = baselines.smoothing_choice(noise)
+    a_walk = baselines.THETA_ALPHAS[baselines.smoothing_choice(walk)[1]]
+    a_noise = baselines.THETA_ALPHAS[baselines.smoothing_choice(noise)[1]]
     assert a_walk.min() >= 0.8 and a_noise.max() <= 0.2
     # a random walk is forecast near its last value (naive plus half the small drift) ...
     path = baselines.theta_forecast(walk, 6, 1)

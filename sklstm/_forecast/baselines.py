@@ -44,22 +44,19 @@ def moving_average_weights(sp: int) -> np.ndarray:
     return np.ones(sp) / sp
 
 
-def theta_weights(L: int, n_steps: int, alpha: float):
-    """Linear parts of the theta forecast of a (deseasonalised) window of ``L`` rows.
+def least_squares_slope(L: int) -> np.ndarray:
+    """The row ``(L,)`` whose product with a window of ``L`` rows is its least-squares slope
+    per row (0 for a single row)."""
+    centred = np.arange(L) - (L - 1) / 2
+    return centred / np.sum(centred**2) if L >= 2 else np.zeros(L)
 
-    Returns ``(level, slope, ahead)``: row vectors ``(L,)`` whose products with the
-    window are its simple-exponential-smoothing level (started at the first row) and
-    its least-squares slope per row, and the multipliers ``(n_steps,)`` of half the
-    slope per step ahead (Hyndman & Billah's form of the theta method).
-    """
-    t = np.arange(L)
-    level = alpha * (1 - alpha) ** (L - 1 - t)
-    level[0] = (1 - alpha) ** (L - 1)
-    centred = t - t.mean()
-    slope = centred / np.sum(centred**2) if L >= 2 else np.zeros(L)
-    steps = np.arange(1, n_steps + 1)
-    ahead = 0.5 * (steps - 1 + 1 / alpha - (1 - alpha) ** L / alpha)
-    return level, slope, ahead
+
+def theta_ahead(L: int, n_steps: int, alphas) -> np.ndarray:
+    """Multipliers ``(len(alphas), n_steps)`` of the slope per step ahead of a window of ``L``
+    rows smoothed at each of ``alphas`` (Hyndman & Billah's form of the theta method)."""
+    a = np.asarray(alphas, dtype=np.float64)[:, None]
+    steps = np.arange(1, n_steps + 1)[None, :]
+    return 0.5 * (steps - 1 + 1 / a - (1 - a) ** L / a)
 
 
 def position_means(rows, first: int, sp: int) -> np.ndarray:
@@ -108,8 +105,9 @@ def smoothing_choice(z, alphas=THETA_ALPHAS):
     """Simple exponential smoothing of windows ``z`` ``(m, L, ny)`` at each of ``alphas``.
 
     The smoothing starts at the first row; each window (and column) takes the constant with
-    the least sum of squared one-step errors (the first on a tie). Returns ``(level, alpha)``,
-    both ``(m, ny)``: the chosen smoothing's level after the last row, and its constant.
+    the least sum of squared one-step errors (the first on a tie). Returns ``(level, best)``,
+    both ``(m, ny)``: the chosen smoothing's level after the last row, and the index of its
+    constant in ``alphas``.
     """
     a = np.asarray(alphas, dtype=np.float64)[:, None, None]
     level = np.repeat(z[None, :, 0, :], len(a), axis=0)  # (G, m, ny)
@@ -119,7 +117,7 @@ def smoothing_choice(z, alphas=THETA_ALPHAS):
         sse += err * err
         level += a * err
     best = np.argmin(sse, axis=0)  # (m, ny)
-    return np.take_along_axis(level, best[None], axis=0)[0], a[:, 0, 0][best]
+    return np.take_along_axis(level, best[None], axis=0)[0], best
 
 
 def theta_forecast(past_y, n_steps: int, sp: int, alpha: float | None = None) -> np.ndarray:
@@ -134,12 +132,10 @@ def theta_forecast(past_y, n_steps: int, sp: int, alpha: float | None = None) ->
     index = seasonal_indices(past_y, sp)
     rows = np.arange(L)
     z = past_y if index is None else past_y / index[:, rows % sp]
-    level, chosen = smoothing_choice(z, THETA_ALPHAS if alpha is None else [alpha])
-    _, slope_w, _ = theta_weights(L, n_steps, 0.5)
-    slope = np.einsum("l,mln->mn", slope_w, z)
-    steps = np.arange(1, n_steps + 1)[None, :, None]
-    a = chosen[:, None, :]
-    ahead = 0.5 * (steps - 1 + 1 / a - (1 - a) ** L / a)
+    alphas = THETA_ALPHAS if alpha is None else np.array([alpha], dtype=np.float64)
+    level, best = smoothing_choice(z, alphas)
+    slope = np.einsum("l,mln->mn", least_squares_slope(L), z)
+    ahead = theta_ahead(L, n_steps, alphas)[best].transpose(0, 2, 1)  # (m, n_steps, ny)
     path = level[:, None, :] + slope[:, None, :] * ahead
     if index is not None:
         path = path * index[:, (L - 1 + np.arange(1, n_steps + 1)) % sp]

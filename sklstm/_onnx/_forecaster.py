@@ -24,7 +24,12 @@ import numpy as np
 from onnx import TensorProto, helper
 from sklearn.exceptions import NotFittedError
 
-from sklstm._forecast.baselines import THETA_ALPHAS, moving_average_weights, theta_weights
+from sklstm._forecast.baselines import (
+    THETA_ALPHAS,
+    least_squares_slope,
+    moving_average_weights,
+    theta_ahead,
+)
 from sklstm._forecast.normalise import MODES
 from sklstm._onnx._graph import GraphBuilder, _f32, _ints, sequence_to_vector
 from sklstm._onnx._steps import module_weights
@@ -350,11 +355,9 @@ def _theta(g, y, L, n_steps, sp):
         at_rows = g.const((rows % sp).astype(np.int64), "row_positions")
         z = g.op("Div", [y, g.op("Gather", [index, at_rows])], "deseasonalised")
     level, best = _smoothing_choice(g, z, L)
-    _, slope_w, _ = theta_weights(L, n_steps, 0.5)
-    slope = g.op("MatMul", [g.const(_f32(slope_w[None]), "least_squares"), z], "slope")
-    a = THETA_ALPHAS[:, None]
-    steps = np.arange(1, n_steps + 1)[None, :]
-    table = 0.5 * (steps - 1 + 1 / a - (1 - a) ** L / a)  # (G, n_steps)
+    slope_w = least_squares_slope(L)[None]
+    slope = g.op("MatMul", [g.const(_f32(slope_w), "least_squares"), z], "slope")
+    table = theta_ahead(L, n_steps, THETA_ALPHAS)  # (G, n_steps)
     ahead = g.op("Gather", [g.const(_f32(table), "theta_ahead"), best], "ahead", axis=0)
     ahead = g.op("Transpose", [ahead], "ahead_by_step", perm=[2, 1, 0])  # (n_steps, ny, 1)
     ahead = g.op("Squeeze", [ahead, _ints(g, [2])], "ahead_steps")
