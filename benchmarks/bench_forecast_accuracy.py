@@ -284,6 +284,15 @@ def _init_worker(source: str | None):
 # Tasks, the JSONL file, the package at another commit
 
 
+def check_import(folder: str) -> None:
+    """Exit in one line, before any fit, when ``sklstm`` does not import from ``folder``."""
+    code = f"import sys; sys.path.insert(0, {folder!r}); import sklstm"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SystemExit(f"sklstm does not import from {folder}: {last}")
+
+
 def task_key(task: dict) -> str:
     fields = ("series", "origin", "model", "spec", "rev_sha", "seed")
     return json.dumps([task.get(f) for f in fields])
@@ -660,10 +669,15 @@ def main(argv=None):
     by_name = {s.name: s for s in series}
     origins = sorted(set(args.origins) | ({1} if args.final else set()))
 
-    revs = [] if args.rev_only else [("", None, None)]
+    # the working tree's candidates import sklstm from ROOT, first on the workers' sys.path,
+    # whether or not (and wherever) sklstm is installed
+    revs = [] if args.rev_only else [("", None, ROOT)]
     for rev in args.git_rev:
         sha, folder = snapshot(rev)
         revs.append((f"@{rev}", sha, folder))
+    if candidates and not args.table_only:
+        for _, _, folder in revs:
+            check_import(folder)
     models = [] if args.no_baselines else list(BASELINES)
     models += [name + suffix for suffix, _, _ in revs for name, _ in candidates]
 
