@@ -501,6 +501,8 @@ def test_evaluate_with_dask_backend():
     np.testing.assert_array_equal(plain[score].to_numpy(), dask[score].to_numpy())
 
 
+# sktime's own composites warn about remember_data (a NaiveForecaster in them does too)
+@pytest.mark.filterwarnings("ignore:The default of config ``remember_data``:FutureWarning")
 def test_pipelines():
     y = _seasonal(60, trend=0.1)
     X = pd.DataFrame({"x": np.arange(len(y), dtype=float)}, index=y.index)
@@ -522,6 +524,9 @@ def test_pipelines():
     assert feature_pipe.predict(X=X_future).shape == (3,)
 
 
+# sktime's results take the std over folds with ddof=1: one fold warns in numpy (not ours)
+@pytest.mark.filterwarnings("ignore:Degrees of freedom <= 0:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered in scalar divide:RuntimeWarning")
 def test_runs_inside_forecasting_benchmark(tmp_path):
     from sktime.benchmarking.forecasting import ForecastingBenchmark
 
