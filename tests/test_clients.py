@@ -401,7 +401,10 @@ def test_timedelta_fh_counts_steps_of_the_index():
             recursive.predict(fh=pd.to_timedelta(off_grid))
 
 
+# sktime's predict checks that a tz-aware absolute fh is out of sample by converting it to
+# periods, which warns in pandas (sktime's own check, for every forecaster without in-sample)
 @needs_sktime
+@pytest.mark.filterwarnings("ignore:Converting to PeriodArray/Index:UserWarning")
 def test_absolute_fh_across_a_clock_change_is_the_same_as_the_steps():
     # sktime's to_relative counts wall-clock hours across the spring-forward gap: the
     # points predict(fh=[1..4]) labels would be read as other steps.
