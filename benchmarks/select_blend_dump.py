@@ -23,6 +23,10 @@ Rules (``NAME: baselines offered / how``):
   ``1 + C / n_origins`` (the optimism of an early-stopping choice made on the same tail);
 - ``equal_best``: equal weights of the networks and the best of the four baselines;
 - ``history_theta``: ``inv_mse_3`` plus theta on the whole history before each origin;
+- ``optimal_context``: the ``context`` baselines, but the weight of the networks against
+  each baseline is the one in [0, 1] with the least held-out MSE of the blend (it counts
+  the correlation of the two errors, which inverse MSE ignores); the baseline whose blend
+  has the least MSE is taken;
 - ``context``: the default since 0.3: all four baselines from up to ``context_length``
   rows of history before each origin (``history_forecasts``, ``blend_weights``: the
   library's own functions), not only the network's window. ``inv_mse_theta_0.5`` is the
@@ -45,11 +49,13 @@ from bench_forecast_accuracy import mase  # noqa: E402
 from select_blend import gmean  # noqa: E402
 
 from sklstm._forecast.baselines import (  # noqa: E402
+    MIN_SHARE,
     baseline_forecasts,
     blend,
     blend_weights,
     context_length,
     history_forecasts,
+    networks_alone,
     origin_histories,
     theta_forecast,
 )
@@ -84,6 +90,28 @@ def _mse(truth, path, level):
     return float(np.nanmean(err**2)) if np.isfinite(err).any() else np.nan
 
 
+def optimal_weights(d, net_tail):
+    """The ``optimal_context`` weights: least held-out MSE of network + one baseline."""
+    truth, level = d["truth"], d["level"][:, None, :]
+    net_err = (truth - net_tail) / level
+    n_scored, best = int(np.isfinite(net_err).sum()), None
+    for name, path in d["context_tail"].items():
+        err = (truth - path) / level
+        both = np.isfinite(err) & np.isfinite(net_err)
+        if not both.any() or both.sum() < MIN_SHARE * n_scored:
+            continue
+        a, b = net_err[both], err[both]
+        gap = a - b  # the blend's error is b + w * gap
+        w = float(np.clip(-np.mean(b * gap) / max(np.mean(gap * gap), 1e-300), 0.0, 1.0))
+        mse = float(np.mean((b + w * gap) ** 2))
+        if best is None or mse < best[0]:
+            best = (mse, name, w)
+    weights = networks_alone()
+    if best is not None:
+        weights.update({"network": best[2], best[1]: 1.0 - best[2]})
+    return weights
+
+
 def forecast(d, rule):
     """The rule's forecast from the origin, ``(1, h, 1)``."""
     net_tail, net_now = d["members_tail"].mean(axis=0), d["members_now"].mean(axis=0)
@@ -92,6 +120,8 @@ def forecast(d, rule):
     if rule == "context":
         weights = blend_weights(d["truth"], net_tail, d["context_tail"], d["level"])
         return blend(net_now, d["context_now"], weights)
+    if rule == "optimal_context":
+        return blend(net_now, d["context_now"], optimal_weights(d, net_tail))
     names, combine_all, penalty = THREE, False, 0.0
     if rule.startswith("inv_mse_theta_"):
         names = (*THREE, "theta_" + rule.rsplit("_", 1)[1])
@@ -131,6 +161,7 @@ RULES = (
     "penalised_40",
     "equal_best",
     "history_theta",
+    "optimal_context",
     "context",
 )
 
