@@ -501,8 +501,6 @@ def test_evaluate_with_dask_backend():
     np.testing.assert_array_equal(plain[score].to_numpy(), dask[score].to_numpy())
 
 
-# sktime's own composites warn about remember_data (a NaiveForecaster in them does too)
-@pytest.mark.filterwarnings("ignore:The default of config ``remember_data``:FutureWarning")
 def test_pipelines():
     y = _seasonal(60, trend=0.1)
     X = pd.DataFrame({"x": np.arange(len(y), dtype=float)}, index=y.index)
