@@ -223,6 +223,15 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         # X keeps its float dtype here (float32 windows for a float64 model, say): the
         # dataset casts batch by batch, so that a strided view is never materialised.
         X = self._as_sequences(X, reset=cold)
+        if y.dtype.kind not in "biuf":  # y_numeric converts only object arrays (as sklearn)
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"{type(self).__name__}: y must be numeric, but it has dtype {y.dtype} and "
+                    f"does not convert to float ({exc}). Convert it first, e.g. "
+                    "y = pd.to_numeric(y) or y.astype(float)."
+                ) from None
         y2 = y.reshape(len(y), -1)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True

@@ -81,6 +81,19 @@ def test_theta_smooths_a_random_walk_little_and_noise_much():
     assert np.abs(path[:, 0] - noise[:, -1]).mean() > 0.5
 
 
+def test_theta_is_the_same_at_any_scale_and_never_overflows():
+    # Before: the one-step error sums overflowed above ~1e154, argmin took the first
+    # constant, and the forecast changed with the units (with RuntimeWarnings).
+    rng = np.random.RandomState(1)
+    past = 100 + np.cumsum(rng.normal(size=(4, 120, 1)), axis=1)
+    want = baselines.theta_forecast(past, 6, 12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for scale in (1e-150, 1e150, 1e200):
+            got = baselines.theta_forecast(past * scale, 6, 12) / scale
+            np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
 def test_theta_continues_a_pure_multiplicative_season_exactly():
     sp, L = 12, 36
     season = 1 + 0.3 * np.sin(2 * np.pi * np.arange(sp) / sp)

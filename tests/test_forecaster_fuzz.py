@@ -327,6 +327,26 @@ def test_period_and_integer_gaps_raise_naming_the_jump(index, where):
         LSTMForecaster(lookback=2, **TINY).fit(y, fh=[1])
 
 
+@pytest.mark.parametrize(
+    "index",
+    [
+        pd.date_range("2020-01-01", periods=20, freq="D").insert(10, pd.Timestamp("2020-01-10")),
+        pd.Index(np.r_[0:10, 9:19]),
+    ],
+    ids=["datetime", "integer"],
+)
+def test_duplicated_time_points_raise_naming_them_and_a_fix_that_works(index):
+    # Before: reported as "not evenly spaced" / a jump, with y.asfreq(...) as the first fix,
+    # which raises itself on duplicated labels.
+    y = pd.Series(np.linspace(1, 2, len(index)), index=index)
+    with pytest.raises(ValueError, match=f"{GAP}.*duplicated time points.*groupby"):
+        LSTMForecaster(lookback=2, **TINY).fit(y, fh=[1])
+    fixed = y.groupby(level=-1).mean()  # the fix the message gives
+    if isinstance(fixed.index, pd.DatetimeIndex):
+        fixed = fixed.asfreq("D")
+    assert np.isfinite(LSTMForecaster(lookback=2, **TINY).fit(fixed, fh=[1]).predict()).all()
+
+
 def test_pretrain_refuses_a_panel_with_a_gappy_series_and_names_it():
     times = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     rows = [("a", t) for t in times] + [("b", t) for t in times if t != 4]

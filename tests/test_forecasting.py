@@ -579,6 +579,14 @@ def test_sp_sets_the_lookback_the_season_mode_and_the_seasonal_baseline():
     assert "seasonal_naive" not in {k for k, v in g.baseline_weights_.items() if v > 0}
     with pytest.raises(ValueError, match="at least one season"):
         LSTMForecaster(window_scaling="season", **{**FAST, "lookback": 6}).fit(y, fh=[1, 2])
+    # a series too short for any lookback of a season: the message does not stop at
+    # "a longer lookback" (it would be shortened again)
+    with pytest.raises(ValueError, match="lookback=10 .*shortened.*a smaller sp"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # lookback=24 is shortened
+            LSTMForecaster(window_scaling="season", **{**FAST, "lookback": 24}).fit(
+                y.iloc[:20], fh=[1]
+            )
 
 
 def test_season_normalisation_measures_targets_from_the_seasonal_naive_forecast():

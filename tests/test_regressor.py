@@ -565,6 +565,17 @@ def test_verbose_2_prints_the_epoch_table_and_0_prints_nothing(capsys):
     assert out.out == "" and out.err == ""
 
 
+def test_string_targets_convert_like_sklearn_or_are_refused_naming_y():
+    # Before: numpy's "ufunc ... did not contain a loop with signature" from np.average.
+    X, y = sequence_task(n=32)
+    as_text = y.astype(str)  # e.g. read from a CSV as text
+    a = LSTMRegressor(**FAST).fit(X, as_text).predict(X)
+    b = LSTMRegressor(**FAST).fit(X, y).predict(X)
+    np.testing.assert_allclose(a, b)
+    with pytest.raises(ValueError, match="y must be numeric.*dtype <U1.*pd.to_numeric"):
+        LSTMRegressor(**FAST).fit(X, np.array(["a"] * len(y)))
+
+
 def test_targets_too_large_to_standardise_are_refused_with_the_fix():
     X, y = sequence_task(n=32)
     with warnings.catch_warnings():

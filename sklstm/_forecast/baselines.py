@@ -112,9 +112,13 @@ def smoothing_choice(z, alphas=THETA_ALPHAS):
     a = np.asarray(alphas, dtype=np.float64)[:, None, None]
     level = np.repeat(z[None, :, 0, :], len(a), axis=0)  # (G, m, ny)
     sse = np.zeros_like(level)
+    # the error sums of each window in its own units (its largest move from the first
+    # row): the same choice at any scale, and no overflow for a huge series
+    unit = np.abs(z - z[:, :1]).max(axis=1)
+    unit = np.where(unit > 0, unit, 1.0)[None]
     for t in range(1, z.shape[1]):
         err = z[None, :, t, :] - level
-        sse += err * err
+        sse += (err / unit) ** 2
         level += a * err
     best = np.argmin(sse, axis=0)  # (m, ny)
     return np.take_along_axis(level, best[None], axis=0)[0], best

@@ -117,6 +117,14 @@ def _check_one(index, owner: str, what: str) -> None:
     kind = _kind(index)
     if kind is None or len(index) < 2:
         return
+    if not index.is_unique:
+        twice = index[index.duplicated()][0]
+        raise ValueError(
+            f"{owner} needs {what} on consecutive time steps, but its {type(index).__name__} "
+            f"has duplicated time points (the first: {_label(twice)}, "
+            f"{int((index == twice).sum())} times). Keep one value per time point, e.g. "
+            "y = y.groupby(level=-1).mean() (or .last()), before passing it."
+        )
     freq = _freq(index) if kind == "datetime" else None
     if kind == "datetime" and freq is None and len(index) < 3:
         raise ValueError(

@@ -39,7 +39,9 @@ def normalisation_modes(scaling, sp: int, lookback: int, owner: str) -> list[str
     if scaling == "season" and sp > lookback:
         raise ValueError(
             f"{owner}(window_scaling='season') needs a lookback of at least one season: "
-            f"sp={sp}, lookback={lookback}. Pass a longer lookback, or window_scaling='auto'."
+            f"sp={sp}, lookback={lookback} (the lookback in use: a longer one than the "
+            "series allows is shortened). Pass a longer lookback if the series has room "
+            "for it; else a longer series, a smaller sp, or window_scaling='auto'."
         )
     if scaling == "auto":
         return ["mean", "season" if 1 < sp <= lookback else "last"]
