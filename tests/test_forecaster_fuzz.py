@@ -347,6 +347,17 @@ def test_duplicated_time_points_raise_naming_them_and_a_fix_that_works(index):
     assert np.isfinite(LSTMForecaster(lookback=2, **TINY).fit(fixed, fh=[1]).predict()).all()
 
 
+def test_a_timedelta_index_is_refused_before_training_with_a_fix_that_works():
+    # Before: the fit trained, then predict failed in sktime's ForecastingHorizon (pandas'
+    # "Addition/subtraction of integers ... with TimedeltaArray is no longer supported").
+    y = pd.Series(np.linspace(1, 2, 20), index=pd.timedelta_range("0s", periods=20, freq="s"))
+    with pytest.raises(ValueError, match="TimedeltaIndex.*pd.Timestamp"):
+        LSTMForecaster(lookback=2, **TINY).fit(y, fh=[1])
+    y.index = pd.Timestamp("2000-01-01") + y.index  # the fix the message gives
+    pred = LSTMForecaster(lookback=2, **TINY).fit(y, fh=[1]).predict()
+    _check_forecasts(pred, pd.DatetimeIndex(["2000-01-01 00:00:20"]))
+
+
 def test_pretrain_refuses_a_panel_with_a_gappy_series_and_names_it():
     times = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     rows = [("a", t) for t in times] + [("b", t) for t in times if t != 4]

@@ -8,8 +8,10 @@ refused with an error that names the fix, and so is an ``update`` that would lea
 a gap after the data already seen.
 
 Integer indices (``RangeIndex`` included) must step by 1, a ``PeriodIndex`` by one
-period of its frequency, a ``DatetimeIndex`` or ``TimedeltaIndex`` by its ``freq``
-(or the one ``pd.infer_freq`` finds). Other indices are left to sktime.
+period of its frequency, a ``DatetimeIndex`` by its ``freq`` (or the one
+``pd.infer_freq`` finds). Duplicated time points and a ``TimedeltaIndex`` (whose
+forecasts sktime's ``ForecastingHorizon`` cannot label) are refused. Other indices are
+left to sktime.
 """
 
 from __future__ import annotations
@@ -117,6 +119,14 @@ def _check_one(index, owner: str, what: str) -> None:
     kind = _kind(index)
     if kind is None or len(index) < 2:
         return
+    if isinstance(index, pd.TimedeltaIndex):
+        raise ValueError(
+            f"{owner} cannot forecast {what} indexed by time offsets (a TimedeltaIndex): "
+            "sktime's ForecastingHorizon cannot step such an index forward, so predict "
+            "would fail after training. Index y by time points instead, e.g. "
+            "y.index = pd.Timestamp('2000-01-01') + y.index, or by steps with "
+            "y.reset_index(drop=True)."
+        )
     if not index.is_unique:
         twice = index[index.duplicated()][0]
         raise ValueError(
