@@ -205,7 +205,9 @@ class LSTMForecaster(BaseForecaster):
     -----
     ``predict`` needs exogenous ``X`` for every step ``1 .. max(fh)``; all columns of
     a multivariate ``y`` are forecast jointly; intervals are Student-t, scaled by
-    ``residual_scale_`` times the current window's level; each series must be on
+    ``residual_scale_`` times the current window's level (``"recursive"``, past the
+    measured steps: the level of the window each step is forecast from, when higher);
+    each series must be on
     consecutive time steps. The details, global models, ``update`` and old pickles:
     :ref:`forecaster` in the user guide.
 
@@ -480,6 +482,10 @@ class LSTMForecaster(BaseForecaster):
         steps = self._relative_steps(fh)
         mean, level = self._forecast_path(int(steps.max()), X)
         sigma = intervals.step_scale(self.residual_scale_, steps) * level[None, :]
+        if self._recursive:  # past the measured steps, scale by the rolled-out windows
+            past_y = self._hist_y.to_numpy(dtype=np.float64)[-self.lookback_ :]
+            measured, level_of = len(self.residual_scale_), self._fitted_model.level
+            sigma = sigma * intervals.rolled_level_ratio(past_y, mean, steps, measured, level_of)
         values = intervals.quantiles(mean[steps - 1], sigma, alpha, self.n_residual_origins_)
         columns = pd.MultiIndex.from_product([self._y_columns, list(alpha)])
         index = fh.to_absolute_index(self.cutoff)

@@ -341,6 +341,48 @@ def test_intervals_are_ordered_and_widen_with_coverage():
     assert np.all(f.residual_scale_ > 0)
 
 
+def test_rolled_level_ratio_carries_the_scale_with_a_compounding_forecast():
+    """Synthetic forecasts, no training: the intervals unit on its own."""
+
+    def level(windows):
+        return np.abs(windows).mean(axis=1)
+
+    past = np.ones((4, 1))  # the origin's window: level 1
+    path = 1.1 ** np.arange(1, 41)[:, None]  # a forecast that compounds 10 % per step
+    steps = np.array([1, 3, 4, 5, 10, 40])
+    ratio = intervals.rolled_level_ratio(past, path, steps, measured=3, level=level)
+    rows = np.concatenate([past, path])
+    want = [max(level(rows[None, s - 1 : s + 3])[0, 0], 1.0) for s in steps]
+    want = [1.0 if s <= 3 else w for s, w in zip(steps, want, strict=True)]
+    np.testing.assert_allclose(ratio[:, 0], want)
+    assert ratio[-1, 0] > 30  # step 40 reads forecasts near 1.1 ** 38
+    falling = intervals.rolled_level_ratio(past, 1 / path, steps, measured=3, level=level)
+    np.testing.assert_array_equal(falling, 1.0)  # never narrower than at the origin
+
+
+def test_recursive_intervals_keep_pace_with_the_forecast_past_the_measured_steps():
+    # Before: the width stayed in units of the last observed window, and a compounding
+    # airline forecast had +-0.5 % bands at step 500.
+    y = load_airline()
+    f = LSTMForecaster(strategy="recursive", random_state=0, **{**FAST, "max_iter": 5})
+    f.fit(y, fh=[1, 2, 3])
+    steps = np.arange(1, 301)
+    band = f.predict_interval(fh=steps, coverage=0.9)
+    width = (band.iloc[:, 1] - band.iloc[:, 0]).to_numpy()
+    point = f.predict(fh=steps).to_numpy()
+    measured = len(f.residual_scale_)
+    rows = np.r_[y.to_numpy()[-f.lookback_ :], point]
+    window_level = np.array([np.abs(rows[s - 1 : s - 1 + f.lookback_]).mean() for s in steps])
+    relative = width / np.maximum(window_level, window_level[0])
+    # past the measured steps the width grows like sqrt(step) in the rolled-out level
+    beyond = steps > measured
+    np.testing.assert_allclose(
+        relative[beyond] / np.sqrt(steps[beyond]),
+        relative[measured] / np.sqrt(measured + 1),
+        rtol=1e-6,
+    )
+
+
 def test_interval_coverage_in_a_backtest_is_near_nominal():
     """90% intervals cover about 90% of noisy test points, and are not needlessly wide."""
     y = _seasonal(156, noise=0.4, seed=3)

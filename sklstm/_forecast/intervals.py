@@ -3,7 +3,9 @@
 The scale of each horizon step is the root mean squared error, relative to the
 window level, of forecasts made from origins the networks did not train on; it is
 made non-decreasing over the steps, and steps measured on fewer than two origins
-(or past the measured ones) grow like the square root of the step. Intervals are
+(or past the measured ones) grow like the square root of the step; past the measured
+steps a recursive forecast's scale follows the level of the windows it is made from
+(:func:`rolled_level_ratio`). Intervals are
 Student-t around the point forecast, with the number of origins as degrees of
 freedom. Everything here is numpy and can be tested on synthetic forecasts.
 """
@@ -45,6 +47,34 @@ def step_scale(scale: np.ndarray, steps) -> np.ndarray:
     for i, s in enumerate(steps):
         out[i] = scale[s - 1] if s <= n else scale[-1] * np.sqrt(s / n)
     return out
+
+
+def rolled_level_ratio(past_y, path, steps, measured: int, level) -> np.ndarray:
+    """Ratios ``(len(steps), n_targets)`` that carry the scale past the measured steps.
+
+    The scale is relative to the level of the window a forecast is made from. Within the
+    ``measured`` steps that is the origin's window; past them, a recursive forecast is
+    made from windows that hold its own forecasts, so step ``s`` is scaled by the level
+    of the newest ``L`` rows before it (history, then ``path``), relative to the
+    origin's, and never below 1 (a falling forecast keeps the origin's width). Without
+    this, a compounding forecast outgrows its interval (90 % bands of +-0.5 % at step
+    500 of a trending series).
+
+    ``past_y``: the origin's window ``(L, n_targets)``; ``path``: the point forecasts
+    ``(n, n_targets)`` of steps ``1 .. n``; ``steps``: 1-based, at most ``n``;
+    ``level``: windows ``(m, L, n_targets)`` -> levels ``(m, n_targets)``.
+    """
+    steps = np.asarray(steps)
+    ratio = np.ones((len(steps), past_y.shape[1]))
+    beyond = np.flatnonzero(steps > measured)
+    if len(beyond) == 0:
+        return ratio
+    L = len(past_y)
+    rows = np.concatenate([past_y, path])
+    windows = rows[(steps[beyond] - 1)[:, None] + np.arange(L)]  # the L rows before step s
+    origin = level(past_y[None])[0]
+    ratio[beyond] = np.maximum(level(windows) / origin, 1.0)
+    return ratio
 
 
 def quantiles(mean, sigma, alpha, n_origins: int) -> np.ndarray:
