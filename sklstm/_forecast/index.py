@@ -28,7 +28,7 @@ _LOCATABLE_STEP = pd.Timedelta(days=7)  # a gap in a series this fine is located
 def _kind(index) -> str | None:
     if isinstance(index, pd.PeriodIndex):
         return "period"
-    if isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+    if isinstance(index, pd.DatetimeIndex):
         return "datetime"
     if pd.api.types.is_integer_dtype(index.dtype):
         return "integer"
@@ -54,8 +54,6 @@ def _consecutive(first, n: int, like, freq):
         return pd.period_range(first, periods=n, freq=like.freq)
     if isinstance(like, pd.DatetimeIndex):
         return pd.date_range(first, periods=n, freq=freq)
-    if isinstance(like, pd.TimedeltaIndex):
-        return pd.timedelta_range(first, periods=n, freq=freq)
     return pd.Index(np.arange(first, first + n, dtype=np.int64))
 
 
@@ -116,9 +114,6 @@ def _first_jump(index, like, freq):
 
 def _check_one(index, owner: str, what: str) -> None:
     """Raise ValueError unless the plain index ``index`` is on consecutive time steps."""
-    kind = _kind(index)
-    if kind is None or len(index) < 2:
-        return
     if isinstance(index, pd.TimedeltaIndex):
         raise ValueError(
             f"{owner} cannot forecast {what} indexed by time offsets (a TimedeltaIndex): "
@@ -127,6 +122,9 @@ def _check_one(index, owner: str, what: str) -> None:
             "y.index = pd.Timestamp('2000-01-01') + y.index, or by steps with "
             "y.reset_index(drop=True)."
         )
+    kind = _kind(index)
+    if kind is None or len(index) < 2:
+        return
     if not index.is_unique:
         twice = index[index.duplicated()][0]
         raise ValueError(
@@ -191,7 +189,7 @@ def check_index(y, owner: str) -> None:
 
 
 def _next(last, like, freq):
-    if isinstance(like, (pd.PeriodIndex, pd.DatetimeIndex, pd.TimedeltaIndex)):
+    if isinstance(like, (pd.PeriodIndex, pd.DatetimeIndex)):
         return _consecutive(last, 2, like, freq)[1]
     return last + 1
 
@@ -264,8 +262,6 @@ def _cutoff(seen, freq):
     """The last time point of ``seen`` as a one-point index, with its frequency."""
     if isinstance(seen, pd.DatetimeIndex):
         return pd.DatetimeIndex(seen[-1:], freq=freq)
-    if isinstance(seen, pd.TimedeltaIndex):
-        return pd.TimedeltaIndex(seen[-1:], freq=freq)
     return seen[-1:]
 
 

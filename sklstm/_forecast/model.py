@@ -76,6 +76,22 @@ def fit_normalisers(panel, spec, modes, validation_fraction, sp=1):
     }
 
 
+def blend_errors(truth, network, baselines, weights, level):
+    """Relative errors ``(n_origins, n_steps, ny)`` of the blend at held-out origins.
+
+    What the intervals measure: the forecast ``predict`` makes. Where a weighted baseline
+    had too short a history (early origins), that blend was not made; those origins are
+    NaN, unless fewer than two would remain with a first step to score.
+    """
+    errors = (truth - _baselines.blend(network, baselines, weights)) / level[:, None, :]
+    missing = _baselines.missing_weighted(baselines, weights)
+    if missing is not None:
+        masked = np.where(missing, np.nan, errors)
+        if np.isfinite(masked[:, 0, 0]).sum() >= 2:
+            errors = masked
+    return errors
+
+
 class ForecastModel:
     """The networks of a forecaster and what they need to forecast.
 
@@ -157,15 +173,7 @@ class ForecastModel:
         if blend and len(valid):
             weights = _baselines.blend_weights(truth, network, base, level)
         self.weights = weights
-        errors = (truth - _baselines.blend(network, base, weights)) / level[:, None, :]
-        # The intervals measure the forecast predict makes: where a weighted baseline
-        # had too short a history (early origins), that blend was not made; those origins
-        # are left out, unless fewer than two would remain with a first step to score.
-        missing = _baselines.missing_weighted(base, weights)
-        if missing is not None:
-            masked = np.where(missing, np.nan, errors)
-            if np.isfinite(masked[:, 0, 0]).sum() >= 2:
-                errors = masked
+        errors = blend_errors(truth, network, base, weights, level)
         scale, n_origins = intervals.residual_scale(errors)
         return (truth, network, base, level), scale, n_origins
 
