@@ -313,11 +313,18 @@ def _smoothing_choice(g, z, L):
     A ``Scan`` over rows 1 .. L - 1 carries the level and the sum of squared one-step
     errors of every constant of ``THETA_ALPHAS`` ``(G, ny)``; ``ArgMin`` takes the first
     least. The rows are smoothed less the first row (float32 keeps its digits at a large
-    level; the errors do not change), which is added back to the level.
+    level; the errors do not change) and in units of their mean distance from it (the
+    error sums neither overflow nor vanish in float32 at any scale; the choice is the
+    same at every unit), then the level is turned back into y's units.
     """
     G = len(THETA_ALPHAS)
     first = _rows(g, z, 0, 1)
     shifted = g.op("Sub", [_rows(g, z, 1, L), first], "from_first")  # (L - 1, ny)
+    total = g.op("ReduceSum", [g.op("Abs", [shifted]), _ints(g, [0])], "moves", keepdims=1)
+    zero = g.const(_f32(0.0), "zero")
+    moved = g.op("Greater", [total, zero], "moved")
+    unit = g.op("Where", [moved, total, g.const(_f32(1.0), "one")], "unit")  # (1, ny)
+    shifted = g.op("Div", [shifted, unit], "in_units")
     body = GraphBuilder(prefix=g.fresh("ses") + "/", inline_constants=True)
     level_in, sse_in, row = body.fresh("level"), body.fresh("sse"), body.fresh("row")
     err = body.op("Sub", [row, level_in], "error")
@@ -339,6 +346,7 @@ def _smoothing_choice(g, z, L):
                         body=graph, num_scan_inputs=1)  # fmt: skip
     best = g.op("ArgMin", [sses], "alpha_index", axis=0, keepdims=1)  # (1, ny)
     level = g.op("GatherElements", [levels, best], "smoothed", axis=0)
+    level = g.op("Mul", [level, unit], "smoothed")
     return g.op("Add", [level, first], "level"), best
 
 
