@@ -311,3 +311,19 @@ def test_forecast_panel_needs_pretrain_and_fitting_after_pretrain_still_works():
     assert fitted.predict().shape == (2,)
     with pytest.raises(ValueError, match="pretrained for 2"):
         f.forecast_panel(y, fh=[1, 2, 3])
+
+
+@pytest.mark.parametrize("freq, tz", [("D", None), ("B", None), ("ME", None), ("h", "UTC")])
+def test_forecast_panel_steps_on_from_each_datetime_cutoff(freq, tz):
+    """A DatetimeIndex time level (sktime's hierarchical data) has no freq once in a
+    MultiIndex: each series' cutoff carries its own step, so fh can be made absolute."""
+    y, _ = _panel(3, 30)
+    times = pd.date_range("2024-01-01", periods=33, freq=freq, tz=tz)
+    y.index = y.index.set_levels(times[:30], level=-1)
+    y = y.drop(index=y.loc[["s2"]].index[-3:])  # s2 ends three steps earlier
+    f = LSTMForecaster(lookback=4, hidden_size=4, max_iter=2, n_models=1, random_state=0)
+    pred = f.pretrain(y, fh=[1, 2]).forecast_panel(y)
+    assert list(pred.loc["s0"].index) == list(times[30:32])
+    assert list(pred.loc["s2"].index) == list(times[27:29])
+    stepped = pd.date_range(times[29], periods=3, freq=freq)[1:]  # pandas steps on its own
+    assert list(pred.loc["s1"].index) == list(stepped)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from sklstm._forecast.index import cutoff_of
 from sklstm._training import TailSplit
 
 
@@ -273,10 +274,11 @@ def last_windows(frame, lookback: int, context: int, owner: str = "forecast_pane
     """The last ``lookback`` (and ``context``) rows of every series of a panel.
 
     Returns ``(keys, cutoffs, windows, histories)``: the instance key of each series as
-    a tuple, its last time point, an array ``(n_series, lookback, n_columns)``, and
-    each series' last ``context`` rows (fewer for a shorter series). Raises a
-    ValueError for a frame without instance levels, a series too short, NaN or
-    infinite values, and a TypeError for non-numeric columns.
+    a tuple, its last time point (a one-point index that keeps the series' step), an
+    array ``(n_series, lookback, n_columns)``, and each series' last ``context`` rows
+    (fewer for a shorter series). Raises a ValueError for a frame without instance
+    levels, a series too short, NaN or infinite values, and a TypeError for non-numeric
+    columns.
     """
     if not isinstance(frame.index, pd.MultiIndex):
         raise ValueError(
@@ -303,7 +305,9 @@ def last_windows(frame, lookback: int, context: int, owner: str = "forecast_pane
         series = values[positions]
         check_finite(series, f"series {key!r} of y", owner)
         keys.append(key if isinstance(key, tuple) else (key,))
-        cutoffs.append(times[positions[-1]])
+        # a one-point index; a datetime one with the series' step (check_index has
+        # made sure there is one), which a bare time point in a MultiIndex has lost
+        cutoffs.append(cutoff_of(times[positions]))
         pasts.append(series[-lookback:])
         histories.append(series[-context:])
     return keys, cutoffs, np.stack(pasts), histories
