@@ -89,10 +89,12 @@ class LSTMForecaster(BaseForecaster):
     sp : int or "auto", default="auto"
         The seasonal period, in steps. ``"auto"`` reads it from the index's frequency,
         sktime's convention: quarterly 4, monthly 12, weekly 52, daily 7, hourly 24,
-        half-hourly 48; 1 (no season) for yearly data and for indices without a
-        frequency. It sets the ``"auto"`` lookback (at least two seasons where the
-        series allows), the ``"season"`` normalisation and the seasonal-naive baseline.
-        The value used is ``sp_``.
+        half-hourly 48; a multiple of one of these divides the period where it divides
+        evenly (3-monthly 4, 2-weekly 26); 1 (no season) for yearly data, for indices
+        without a frequency, and for multiples that do not divide (2-daily). It sets
+        the ``"auto"`` lookback (at least two seasons where the series allows), the
+        ``"season"`` normalisation and the seasonal-naive baseline. The value used is
+        ``sp_``.
     blend_baselines : bool, default=True
         The safety net. With ``early_stopping=True``, the networks' forecasts from the
         held-out origins are scored against the seasonal-naive, naive, drift and theta

@@ -608,6 +608,19 @@ def test_sp_auto_reads_seven_days_as_weekly_with_or_without_the_freq():
     assert season_length(pd.date_range("2000-01-02", periods=10, freq="3D")) == 1
 
 
+@pytest.mark.parametrize(
+    "freq, expected",
+    [("3M", 4), ("2M", 6), ("6M", 2), ("5M", 1), ("2Q", 2), ("2W", 26), ("2h", 12), ("2D", 1)],
+)
+def test_sp_auto_divides_the_period_of_a_multiple_of_a_unit(freq, expected):
+    """3-monthly data is quarterly; a multiple that does not divide the period has none."""
+    assert season_length(pd.period_range("2000-01-01", periods=3, freq=freq)) == expected
+    pandas_freq = {"3M": "3ME", "2M": "2ME", "6M": "6ME", "5M": "5ME", "2Q": "2QE"}
+    dates = pd.date_range("2000-01-01", periods=12, freq=pandas_freq.get(freq, freq))
+    assert season_length(dates) == expected
+    assert season_length(pd.DatetimeIndex(list(dates))) == expected  # inferred
+
+
 def test_sp_sets_the_lookback_the_season_mode_and_the_seasonal_baseline():
     y = _seasonal(96)  # monthly
     f = LSTMForecaster(random_state=0, **{**FAST, "lookback": "auto", "max_iter": 2})

@@ -144,6 +144,8 @@ def season_length(index) -> int:
 
     Quarterly 4, monthly 12, semi-monthly 24, weekly (and 7-daily) 52, daily 7, business-daily 5,
     hourly 24, and for ``n``-minute data the number of steps in a day (half-hourly: 48);
+    a multiple of a unit divides its period where it divides evenly (3-monthly 4,
+    2-weekly 26, 2-hourly 12; 2-daily none);
     business and custom-business months, quarters and years as their calendar ones;
     yearly, integer and range indices have none (1).
     """
@@ -171,4 +173,4 @@ def season_length(index) -> int:
     if base[:1] == "D" and n == 7:  # seven days: weekly, as infer_freq reads those dates
         return 52
     period = _PERIODS.get(base[:1], 1) if base else 1
-    return period if n == 1 else 1
+    return period // n if period % n == 0 else 1  # 3-monthly: quarterly, 2-weekly: 26
