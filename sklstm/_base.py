@@ -210,6 +210,37 @@ class BaseLSTM(BaseEstimator):
             verbose=int(self.verbose >= 2),
         )
 
+    def _take_training_params(self, n_train: int) -> None:
+        """Before a warm ``fit``: the current training parameters into the built net.
+
+        As ``MLPRegressor``'s warm ``fit``: a fresh Adam at ``learning_rate_init`` and
+        ``weight_decay``, and the current ``batch_size``, ``n_iter_no_change`` and
+        ``tol`` (``partial_fit`` keeps its optimiser, as MLP's). A changed architecture
+        cannot be continued: ValueError.
+        """
+        net = self.net_
+        changed = [
+            f"{name}={getattr(self, name)!r} (the network has {built!r})"
+            for name in ("hidden_size", "num_layers", "dropout", "peephole")
+            if (built := getattr(net, f"module__{name}")) != getattr(self, name)
+        ]
+        if changed:
+            raise ValueError(
+                f"{type(self).__name__}(warm_start=True) continues the network it has, but "
+                f"{', '.join(changed)}: set warm_start=False to train a new network with "
+                "the new architecture."
+            )
+        batch_size = self._batch_size_for(n_train)
+        net.batch_size, net.iterator_valid__batch_size = batch_size, max(batch_size, 1024)
+        net.lr, net.optimizer__weight_decay = self.learning_rate_init, self.weight_decay
+        net.max_epochs = self.max_iter
+        net.initialize_optimizer()
+        stopping = dict(net.callbacks_)["stopping"]
+        if isinstance(stopping, EarlyStopping):
+            patience = self.n_iter_no_change
+            stopping.patience = patience if patience is not None else self.max_iter + 1
+            stopping.threshold = self.tol
+
     def _fit_dataset(self, train, valid=None, *, epochs: int, warm: bool) -> None:
         """The one training entry: train ``self.net_`` on ``train``, validating on ``valid``.
 

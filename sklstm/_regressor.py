@@ -55,7 +55,11 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         Minimum improvement of the monitored loss.
     warm_start : bool, default=False
         If True, ``fit`` continues training the current network (and keeps the
-        target scaling of the first fit) instead of starting from scratch.
+        target scaling of the first fit) instead of starting from scratch. As
+        ``MLPRegressor``'s, a warm ``fit`` takes the current ``learning_rate_init``,
+        ``weight_decay``, ``batch_size``, ``n_iter_no_change`` and ``tol`` (with a fresh
+        optimiser); a changed ``hidden_size``, ``num_layers``, ``dropout`` or
+        ``peephole`` raises a ValueError.
     device : str or torch.device, default="auto"
         Where to train: ``"auto"`` picks CUDA when available, else the CPU. The
         device actually used is ``device_``.
@@ -287,6 +291,8 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
             n_valid = TailSplit(self.validation_fraction).n_valid(len(dataset))
             train = dataset.subset(slice(0, len(dataset) - n_valid))
             valid = dataset.subset(slice(len(dataset) - n_valid, len(dataset)))
+        if not cold and not incremental:  # a warm fit trains with the current parameters
+            self._take_training_params(len(train))
         self._fit_dataset(train, valid, epochs=1 if incremental else self.max_iter, warm=not cold)
         return self
 

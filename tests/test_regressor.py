@@ -157,6 +157,30 @@ def test_fit_restarts_unless_warm_start_and_partial_fit_continues():
     np.testing.assert_array_equal(inc.predict(X), inc2.predict(X))
 
 
+def test_a_warm_fit_takes_the_current_training_parameters_as_mlp_does():
+    """fit, lower the learning rate, fit again: the second fit trains at the new rate."""
+    X, y = sequence_task(n=60)
+    reg = LSTMRegressor(warm_start=True, **FAST).fit(X, y)
+    before = [p.detach().clone() for p in reg.net_.module_.parameters()]
+    reg.set_params(
+        learning_rate_init=1e-9, weight_decay=0.1, batch_size=7, n_iter_no_change=3, tol=0.5
+    )
+    reg.fit(X, y)
+    after = [p.detach() for p in reg.net_.module_.parameters()]
+    moved = max(float((a - b).abs().max()) for a, b in zip(before, after, strict=True))
+    steps = 5 * -(-48 // 7)  # at most 5 epochs of ceil(48 / 7) batches (12 held out)
+    assert moved <= 1.5 * steps * 1e-9  # Adam moves a weight by about lr per step
+    group = reg.net_.optimizer_.param_groups[0]
+    assert (group["lr"], group["weight_decay"], reg.net_.batch_size) == (1e-9, 0.1, 7)
+    stopping = dict(reg.net_.callbacks_)["stopping"]
+    assert (stopping.patience, stopping.threshold) == (3, 0.5)
+    # partial_fit keeps its optimiser (as MLPRegressor's); an architecture is not continued
+    reg.set_params(hidden_size=16)
+    with pytest.raises(ValueError, match="hidden_size=16 .the network has 8.*warm_start=False"):
+        reg.fit(X, y)
+    assert reg.set_params(warm_start=False).fit(X, y).net_.module__hidden_size == 16
+
+
 def test_partial_fit_checks_consistency():
     X, y = sequence_task(n=32)
     reg = LSTMRegressor(**FAST).partial_fit(X, y)
