@@ -92,7 +92,12 @@ def run(task):
     # the same point forecast and scale without the level ratio (before 0.3)
     mean, level = f._forecast_path(int(steps.max()), None)
     sigma = intervals.step_scale(f.residual_scale_, steps) * level[None, :]
-    q = intervals.quantiles(mean, sigma, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], f.n_residual_origins_)
+    q = intervals.quantiles(
+        mean,
+        sigma,
+        [(1 - LEVEL) / 2, (1 + LEVEL) / 2],
+        intervals.degrees_of_freedom(f.n_residual_origins_),
+    )
     lo_s, hi_s = q[:, 0, 0], q[:, 0, 1]
     ratio = intervals.rolled_level_ratio(
         values[-f.lookback_ :, None], mean, steps, len(f.residual_scale_), f._fitted_model.level

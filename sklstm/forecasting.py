@@ -480,7 +480,12 @@ class LSTMForecaster(BaseForecaster):
         index = fh.to_absolute_index(self.cutoff)
         return pd.DataFrame(mean[steps - 1], index=index, columns=self._y_columns)
 
-    def _predict_quantiles(self, fh, X, alpha):
+    def _forecast_distribution(self, fh, X):
+        """The Student-t forecast of the steps of ``fh``: ``(mean, sigma, df)``.
+
+        ``mean`` and ``sigma`` are ``(len(fh), ny)`` in y's units, ``df`` the degrees of
+        freedom (:func:`~sklstm._forecast.intervals.degrees_of_freedom`).
+        """
         steps = self._relative_steps(fh)
         mean, level = self._forecast_path(int(steps.max()), X)
         sigma = intervals.step_scale(self.residual_scale_, steps) * level[None, :]
@@ -488,10 +493,32 @@ class LSTMForecaster(BaseForecaster):
             past_y = self._hist_y.to_numpy(dtype=np.float64)[-self.lookback_ :]
             measured, level_of = len(self.residual_scale_), self._fitted_model.level
             sigma = sigma * intervals.rolled_level_ratio(past_y, mean, steps, measured, level_of)
-        values = intervals.quantiles(mean[steps - 1], sigma, alpha, self.n_residual_origins_)
+        return mean[steps - 1], sigma, intervals.degrees_of_freedom(self.n_residual_origins_)
+
+    def _predict_quantiles(self, fh, X, alpha):
+        mean, sigma, df = self._forecast_distribution(fh, X)
+        values = intervals.quantiles(mean, sigma, alpha, df)
         columns = pd.MultiIndex.from_product([self._y_columns, list(alpha)])
         index = fh.to_absolute_index(self.cutoff)
-        return pd.DataFrame(values.reshape(len(steps), -1), index=index, columns=columns)
+        return pd.DataFrame(values.reshape(len(mean), -1), index=index, columns=columns)
+
+    def _predict_var(self, fh, X=None, cov=False):
+        # the variance of the Student-t of the intervals (infinite for df <= 2); ``cov``
+        # is not supported: the marginal variances, as sktime's default
+        mean, sigma, df = self._forecast_distribution(fh, X)
+        factor = df / (df - 2) if df > 2 else np.inf
+        index = fh.to_absolute_index(self.cutoff)
+        return pd.DataFrame(sigma**2 * factor, index=index, columns=self._y_columns)
+
+    def _predict_proba(self, fh, X, marginal=True):
+        try:  # skpro: sktime's distributions (the sktime extra installs it)
+            from skpro.distributions import TDistribution
+        except ImportError:  # sktime's fallback: a Normal of predict_var's variance
+            return super()._predict_proba(fh=fh, X=X, marginal=marginal)
+        mean, sigma, df = self._forecast_distribution(fh, X)
+        index, columns = fh.to_absolute_index(self.cutoff), pd.Index(self._y_columns)
+        frames = [pd.DataFrame(v, index=index, columns=columns) for v in (mean, sigma)]
+        return TDistribution(mu=frames[0], sigma=frames[1], df=df, index=index, columns=columns)
 
     def _update(self, y, X=None, update_params=True):
         try:

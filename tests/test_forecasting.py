@@ -341,6 +341,39 @@ def test_intervals_are_ordered_and_widen_with_coverage():
     assert np.all(f.residual_scale_ > 0)
 
 
+@pytest.mark.parametrize("n_points", [30, 96])  # 4 held-out origins (df 3), and more
+def test_predict_var_and_predict_proba_are_the_student_t_of_the_intervals(n_points, monkeypatch):
+    from scipy import stats
+
+    y = _seasonal(n_points, noise=0.3)
+    f = LSTMForecaster(random_state=0, **{**FAST, "lookback": 6}).fit(y, fh=[1, 2, 3])
+    df = f.n_residual_origins_ - 1
+    q = f.predict_quantiles(alpha=[0.05, 0.95]).to_numpy()
+    sigma = (q[:, 1] - q[:, 0]) / (2 * stats.t.ppf(0.95, df))
+    var = f.predict_var()
+    assert list(var.columns) == list(f.predict().to_frame().columns)
+    np.testing.assert_allclose(var.to_numpy()[:, 0], sigma**2 * df / (df - 2), rtol=1e-9)
+    pytest.importorskip("skpro")
+    dist = f.predict_proba()
+    assert type(dist).__name__ == "TDistribution"
+    np.testing.assert_allclose(dist.ppf(0.05).to_numpy()[:, 0], q[:, 0], rtol=1e-9)
+    np.testing.assert_allclose(dist.ppf(0.95).to_numpy()[:, 0], q[:, 1], rtol=1e-9)
+    np.testing.assert_allclose(dist.var().to_numpy(), var.to_numpy(), rtol=1e-6)
+    # without skpro, sktime's own Normal of predict_var's variance
+    monkeypatch.setitem(__import__("sys").modules, "skpro.distributions", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        normal = f.predict_proba()
+    assert type(normal).__name__ == "Normal"
+    np.testing.assert_allclose(normal.var().to_numpy(), var.to_numpy(), rtol=1e-6)
+
+
+def test_predict_var_is_infinite_with_two_degrees_of_freedom_or_fewer():
+    f = LSTMForecaster(random_state=0, **{**FAST, "lookback": 4}).fit(_seasonal(16), fh=[1])
+    assert f.n_residual_origins_ <= 3
+    assert np.isposinf(f.predict_var().to_numpy()).all()
+
+
 def test_rolled_level_ratio_carries_the_scale_with_a_compounding_forecast():
     """Synthetic forecasts, no training: the intervals unit on its own."""
 

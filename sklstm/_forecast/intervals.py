@@ -77,12 +77,17 @@ def rolled_level_ratio(past_y, path, steps, measured: int, level) -> np.ndarray:
     return ratio
 
 
-def quantiles(mean, sigma, alpha, n_origins: int) -> np.ndarray:
+def degrees_of_freedom(n_origins: int) -> int:
+    """The Student-t degrees of freedom of the intervals: ``n_origins - 1``, at least 1."""
+    return max(int(n_origins) - 1, 1)
+
+
+def quantiles(mean, sigma, alpha, df: int) -> np.ndarray:
     """Quantiles ``(n_steps, n_targets, len(alpha))`` of Student-t forecasts.
 
-    ``mean`` and ``sigma`` are ``(n_steps, n_targets)`` in the series' units; the
-    degrees of freedom are ``n_origins - 1`` (at least 1): few origins, wider bands.
+    ``mean`` and ``sigma`` are ``(n_steps, n_targets)`` in the series' units; ``df``
+    the degrees of freedom (:func:`degrees_of_freedom`: few origins, wider bands).
     """
-    dist = stats.t(df=max(int(n_origins) - 1, 1))
+    dist = stats.t(df=df)
     mean, sigma = np.asarray(mean), np.asarray(sigma)
     return np.stack([mean + dist.ppf(a) * sigma for a in alpha], axis=-1)
