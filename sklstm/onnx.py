@@ -53,6 +53,8 @@ def _steps_of(estimator):
     else:
         steps = [estimator]
     for k, step in enumerate(steps):
+        if _is_sktime(step):
+            raise TypeError(_sktime_advice(step))
         if not isinstance(step, tuple(STEPS)):
             raise TypeError(
                 f"sklstm.to_onnx exports {_NAMES}, Pipelines of them and LSTMForecaster; got "
@@ -64,6 +66,30 @@ def _steps_of(estimator):
             raise ValueError("an LSTMRegressor must be the last step of the Pipeline.")
         check_is_fitted(step)
     return steps
+
+
+def _is_sktime(estimator) -> bool:
+    return any(cls.__module__.split(".")[0] == "sktime" for cls in type(estimator).__mro__)
+
+
+def _sktime_advice(composite) -> str:
+    """Why an sktime composite is not exported, and which fitted forecaster to export."""
+    inner = [
+        name
+        for name in ("best_forecaster_", "forecaster_")
+        if _is_forecaster(getattr(composite, name, None))
+    ]
+    where = (
+        f"the fitted LSTMForecaster it holds: sklstm.to_onnx(composite.{inner[0]})"
+        if inner
+        else "the fitted LSTMForecaster it holds (e.g. its best_forecaster_ or forecaster_)"
+    )
+    return (
+        f"sklstm.to_onnx exports an LSTMForecaster itself, not the sktime "
+        f"{type(composite).__name__} around it (skl2onnx cannot convert sktime objects "
+        f"either). Export {where}; the composite's own steps (transformations of y or X, "
+        "tuning) are not in the graph: apply them outside it."
+    )
 
 
 def _input_info(first):

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import onnx
@@ -300,6 +301,16 @@ def test_clear_errors():
     vectorized = _forecaster(lookback=6, max_iter=1).fit(panel, fh=FH)
     with pytest.raises(ValueError, match="forecasters_"):
         to_onnx(vectorized)
+    # an sktime composite: export the forecaster inside it (skl2onnx cannot convert it)
+    from sktime.transformations.series.boxcox import LogTransformer
+
+    with warnings.catch_warnings():  # sktime's remember_data notice (its __init__, at fit)
+        warnings.simplefilter("ignore", FutureWarning)
+        composite = (LogTransformer() * _forecaster(max_iter=1)).fit(y, fh=FH)
+    with pytest.raises(TypeError, match=r"not the sktime TransformedTargetForecaster.*"
+                       r"to_onnx\(composite.forecaster_\)"):  # fmt: skip
+        to_onnx(composite)
+    assert to_onnx(composite.forecaster_).graph.output[0].name == "y_pred"
 
 
 @pytest.mark.parametrize(
