@@ -165,7 +165,9 @@ LSTMForecaster, or a fitted Pipeline of the first three
         - ``"X"`` is what the first step takes: ``(n_samples, n_channels)`` (the table's
           rows) for a ``WindowTransformer``, ``(n_samples, seq_len, n_channels)`` for an
           ``LSTMRegressor`` (or what its ``SequenceScaler`` was fitted on). The number of
-          samples and the sequence length are dynamic; the channels are fixed.
+          samples and the sequence length are dynamic; the channels are fixed. A
+          regressor given 2-D ``X`` (one channel) at fit still takes 3-D ``"X"``:
+          feed ``X[:, :, None]``.
         - ``"y"`` has the shape ``predict`` returns: ``(n_samples,)`` for a 1-D ``y`` at
           fit, else ``(n_samples, n_outputs)``, in the units of ``y`` (the target
           standardisation is inside the graph).
