@@ -185,7 +185,9 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
                     f"SequenceScaler got 3-D windows, which cannot be returned as a "
                     f"{container} table, but transform output {container!r} is configured "
                     "(by set_output on this step or a Pipeline, or by sklearn.set_config). "
-                    "Call set_output(transform='default') on this step."
+                    "Call set_output(transform='default') on this step; under a global "
+                    "set_config, on every step that passes 3-D windows (a "
+                    "WindowTransformer(output='3d') before it too)."
                 )
         with np.errstate(over="ignore", invalid="ignore"):
             out = (X - self.center_.astype(X.dtype)) / self.scale_.astype(X.dtype)

@@ -406,7 +406,9 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
                 f"n_channels), which cannot be a {container} table, but transform output "
                 f"{container!r} is configured (by set_output on this step or a Pipeline, or "
                 "by sklearn.set_config). Use output='flat' for a table with named lag "
-                "columns, or call set_output(transform='default') on this step."
+                "columns, or call set_output(transform='default') on this step; under a "
+                "global set_config, on every step that passes 3-D windows (a "
+                "SequenceScaler after it too)."
             )
         windows = _causal_windows(X, self.lookback, self.padding, self.fill_value)
         if self.output == "flat":

@@ -142,6 +142,29 @@ def test_layout_must_match_fit():
         SequenceScaler().fit(np.zeros(5))
 
 
+def test_a_global_pandas_output_names_every_3d_step_to_set_back():
+    """set_config(transform_output="pandas") reaches every step: the fix names them all."""
+    from sklearn.pipeline import make_pipeline
+
+    from sklstm import LSTMRegressor, WindowTransformer
+
+    rng = np.random.default_rng(0)
+    X, y = pd.DataFrame({"a": rng.standard_normal(40)}), pd.Series(rng.standard_normal(40))
+    with config_context(transform_output="pandas"):
+        pipe = make_pipeline(
+            WindowTransformer(lookback=3),
+            SequenceScaler(),
+            LSTMRegressor(hidden_size=2, max_iter=1),
+        )
+        with pytest.raises(ValueError, match="every step that passes 3-D.*SequenceScaler after"):
+            pipe.fit(X, y)
+        pipe[0].set_output(transform="default")
+        with pytest.raises(ValueError, match="every step.*WindowTransformer.output='3d'. before"):
+            pipe.fit(X, y)
+        pipe[1].set_output(transform="default")
+        assert pipe.fit(X, y).predict(X).shape == (40,)
+
+
 def test_3d_input_and_pandas_output():
     windows = np.random.default_rng(0).standard_normal((5, 3, 2))
     scaler = SequenceScaler().set_output(transform="pandas").fit(windows)
