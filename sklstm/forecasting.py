@@ -624,6 +624,8 @@ class LSTMForecaster(BaseForecaster):
                 f"{owner} was pretrained on {self.pretrain_spec_.n_targets} target column(s); "
                 f"forecast_panel got {frame.shape[1]}: pass the same columns as pretrain."
             )
+        if len(frame) == 0:
+            raise ValueError(f"{owner}.forecast_panel got an empty y: no series to forecast.")
         check_index(frame, owner)
         model = self._pretrained_model()
         keys, cutoffs, values = model.forecast_last(frame, steps, owner)

@@ -391,3 +391,91 @@ def test_in_sample_horizons_raise_a_clear_not_implemented_error(fh):
         recursive.predict(fh=fh)
     with pytest.raises(NotImplementedError, match="in-sample"):
         recursive.predict_interval(fh=fh)
+
+
+# ---- panels in the order of a long-format file, and the fixes the messages give ---------
+
+
+def _fix_in(message: str) -> str:
+    """The ``y = ...`` statement a message suggests."""
+    for end in (r"\) before passing it", r" \(or \.last", r" \(and X alike"):
+        match = __import__("re").search(r"(y = .*?)" + end, message)
+        if match:
+            return match.group(1)
+    raise AssertionError(f"no fix in: {message}")
+
+
+def _apply_fix(message: str, y):
+    env = {"y": y, "np": np, "pd": pd}
+    exec(_fix_in(message), env)  # noqa: S102 - the message's own code, as a user runs it
+    return env["y"]
+
+
+def _time_sorted_panel():
+    """Three monthly series, rows sorted by time (a long-format CSV after set_index)."""
+    t = pd.period_range("1949-01", periods=24, freq="M")
+    rng = np.random.RandomState(0)
+    frames = {f"s{i}": pd.DataFrame({"v": 100 + i + rng.rand(24)}, index=t) for i in range(3)}
+    return pd.concat(frames, names=["id", "t"]).sort_index(level="t")
+
+
+@pytest.fixture(scope="module")
+def panel_model():
+    panel = _time_sorted_panel()
+    return LSTMForecaster(lookback=4, **TINY).pretrain(panel, fh=[1, 2]), panel
+
+
+def test_forecast_panel_reads_each_series_of_a_time_sorted_panel_in_time_order(panel_model):
+    f, panel = panel_model
+    pred = f.forecast_panel(panel)
+    grouped = f.forecast_panel(panel.sort_index())  # the same panel, rows grouped by series
+    pd.testing.assert_frame_equal(pred.sort_index(), grouped.sort_index())
+    assert list(pred.loc["s1"].index.astype(str)) == ["1951-01", "1951-02"]
+    # a newest-first file: refused with the fix, not forecast from its oldest rows
+    newest_first = panel.sort_index(level="t", ascending=False)
+    with pytest.raises(ValueError, match="in time order.*goes back from 1950-12") as info:
+        f.forecast_panel(newest_first)
+    fixed = _apply_fix(str(info.value), newest_first)
+    pd.testing.assert_frame_equal(f.forecast_panel(fixed).sort_index(), grouped.sort_index())
+
+
+def test_forecast_panel_of_an_empty_panel_says_so(panel_model):
+    f, panel = panel_model
+    with pytest.raises(ValueError, match="forecast_panel got an empty y"):
+        f.forecast_panel(panel.iloc[:0])
+
+
+def test_a_gap_in_one_series_of_a_time_sorted_panel_is_found(panel_model):
+    f, panel = panel_model
+    gappy = panel.drop(index=("s0", pd.Period("1950-06", "M")))
+    with pytest.raises(ValueError, match=f"series 's0'.*{GAP}.*jumps from 1950-05 to 1950-07"):
+        f.forecast_panel(gappy)
+    with pytest.raises(ValueError, match="fill the missing time points of that series"):
+        f.forecast_panel(gappy.sort_index())  # no one-series snippet for a MultiIndex
+
+
+def test_duplicates_and_missing_values_in_a_panel_get_fixes_that_work(panel_model):
+    f, panel = panel_model
+    doubled = pd.concat([panel, panel.loc[[("s1", pd.Period("1950-03", "M"))]]]).sort_index()
+    with pytest.raises(ValueError, match="duplicated time points") as info:
+        f.forecast_panel(doubled)
+    fixed = _apply_fix(str(info.value), doubled)
+    assert fixed.shape == panel.shape and fixed.index.nlevels == 2  # per series, not merged
+    assert np.isfinite(f.forecast_panel(fixed).to_numpy()).all()
+    holes = panel.sort_index()
+    holes.iloc[24, 0] = np.nan  # s1's first value: nothing before it
+    holes.iloc[30, 0] = np.inf
+    with pytest.raises(ValueError, match="series 's1' of y contains missing") as info:
+        f.forecast_panel(holes)
+    fixed = _apply_fix(str(info.value), holes)
+    assert fixed.loc["s1"].iloc[0, 0] == holes.loc["s1"].iloc[1, 0]  # from s1, not from s0
+    assert np.isfinite(f.forecast_panel(fixed).to_numpy()).all()
+
+
+def test_an_infinite_first_value_gets_a_fix_that_fills_it():
+    y = pd.Series(np.linspace(1, 2, 20), index=pd.period_range("2000-01", periods=20, freq="M"))
+    y.iloc[0] = np.inf
+    with pytest.raises(ValueError, match="infinite values .the first at row 0") as info:
+        LSTMForecaster(lookback=2, **TINY).fit(y, fh=[1])
+    fixed = _apply_fix(str(info.value), y)
+    assert np.isfinite(LSTMForecaster(lookback=2, **TINY).fit(fixed, fh=[1]).predict()).all()

@@ -86,7 +86,12 @@ def _label(t) -> str:
     return str(t)
 
 
-def _fixes(kind: str, freq) -> str:
+def _fixes(kind: str, freq, panel: bool = False) -> str:
+    if panel:  # one series of a panel: the one-series recipes do not apply to a MultiIndex
+        return (
+            "Fix: fill the missing time points of that series (reindex it on every step "
+            "from its first to its last time point, then interpolate), or drop the series."
+        )
     name = _freqstr(freq) or "D"
     fill = {
         "period": "y.reindex(pd.period_range(y.index[0], y.index[-1], freq=y.index.freq))",
@@ -105,6 +110,11 @@ def _fixes(kind: str, freq) -> str:
     return "Fix: " + "; ".join(fixes) + "."
 
 
+def _every_level(panel: bool) -> str:
+    """``level=`` for a groupby by time point (within each series, for a panel)."""
+    return "list(range(y.index.nlevels))" if panel else "-1"
+
+
 def _first_jump(index, like, freq):
     """``(k, expected)``: the first position where ``index`` skips a step (None: none)."""
     expected = _consecutive(index[0], len(index), like, freq)
@@ -112,8 +122,12 @@ def _first_jump(index, like, freq):
     return (int(off[0]) if len(off) else None), expected
 
 
-def _check_one(index, owner: str, what: str) -> None:
-    """Raise ValueError unless the plain index ``index`` is on consecutive time steps."""
+def _check_one(index, owner: str, what: str, panel: bool = False) -> None:
+    """Raise ValueError unless the plain index ``index`` is on consecutive time steps.
+
+    ``panel``: ``index`` holds the time points of one series of a panel (the fixes
+    the messages suggest then work on a MultiIndex).
+    """
     if isinstance(index, pd.TimedeltaIndex):
         raise ValueError(
             f"{owner} cannot forecast {what} indexed by time offsets (a TimedeltaIndex): "
@@ -131,7 +145,15 @@ def _check_one(index, owner: str, what: str) -> None:
             f"{owner} needs {what} on consecutive time steps, but its {type(index).__name__} "
             f"has duplicated time points (the first: {_label(twice)}, "
             f"{int((index == twice).sum())} times). Keep one value per time point, e.g. "
-            "y = y.groupby(level=-1).mean() (or .last()), before passing it."
+            f"y = y.groupby(level={_every_level(panel)}).mean() (or .last()), before "
+            "passing it."
+        )
+    if not index.is_monotonic_increasing:
+        k = int(np.flatnonzero(np.asarray(index[1:] < index[:-1]))[0])
+        raise ValueError(
+            f"{owner} needs {what} in time order, but its {type(index).__name__} goes back "
+            f"from {_label(index[k])} to {_label(index[k + 1])}. Sort it first: "
+            "y = y.sort_index() (and X alike)."
         )
     freq = _freq(index) if kind == "datetime" else None
     if kind == "datetime" and freq is None and len(index) < 3:
@@ -154,7 +176,7 @@ def _check_one(index, owner: str, what: str) -> None:
         raise ValueError(
             f"{owner} needs {what} on consecutive time steps, but its {type(index).__name__} "
             f"has no frequency and pandas cannot infer one: the time points are not evenly "
-            f"spaced{where}. {_fixes(kind, freq)}"
+            f"spaced{where}. {_fixes(kind, freq, panel)}"
         )
     k, expected = _first_jump(index, index, freq)
     if k is not None:
@@ -162,7 +184,7 @@ def _check_one(index, owner: str, what: str) -> None:
             f"{owner} needs {what} on consecutive time steps, but its {type(index).__name__} "
             f"jumps from {_label(index[k - 1])} to {_label(index[k])} (the next step is "
             f"{_label(expected[k])}): windows would be cut across the missing time points. "
-            f"{_fixes(kind, freq)}"
+            f"{_fixes(kind, freq, panel)}"
         )
 
 
@@ -183,9 +205,14 @@ def check_index(y, owner: str) -> None:
     keys = index.droplevel(-1)
     codes, _ = pd.factorize(keys)
     times = index.get_level_values(-1)
-    bounds = np.flatnonzero(np.diff(codes)) + 1
+    # each series' rows in their order in y, wherever they are (a panel sorted by time
+    # interleaves its series)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
     for start, stop in zip(np.r_[0, bounds], np.r_[bounds, len(index)], strict=True):
-        _check_one(times[start:stop], owner, f"every series of y (series {keys[start]!r})")
+        rows = order[start:stop]
+        what = f"every series of y (series {keys[rows[0]]!r})"
+        _check_one(times[rows], owner, what, panel=True)
 
 
 def _next(last, like, freq):

@@ -201,11 +201,14 @@ def check_finite(values, what: str, owner: str) -> None:
         row, kind = int(first[0]), "missing values (NaN)"
         if not np.isnan(values[first]):
             kind = "infinite values"
-        name = what if what.isidentifier() else "y"
+        name = what if what.isidentifier() else what.split()[-1]  # "series 'a' of y": y
+        fill = "interpolate().bfill()"  # bfill: a first value has nothing before it
+        if not what.isidentifier():  # one series of a panel: fill within each series
+            instances = f"list(range({name}.index.nlevels - 1))"
+            fill = f"groupby(level={instances}).transform(lambda s: s.{fill})"
         raise ValueError(
             f"{owner}: {what} contains {kind} (the first at row {row}); replace them (e.g. "
-            f"{name} = {name}.replace([np.inf, -np.inf], np.nan).interpolate()) before "
-            "passing it."
+            f"{name} = {name}.replace([np.inf, -np.inf], np.nan).{fill}) before passing it."
         )
 
 
@@ -248,9 +251,9 @@ def panel_arrays(y, X=None, owner="LSTMForecaster"):
     for key, y_i in _by_instance(y):
         Y = y_i.to_numpy(dtype=np.float64)
         Xa = None if X is None else X_groups[key].loc[y_i.index].to_numpy(dtype=np.float64)
-        check_finite(Y, "y", owner)
+        check_finite(Y, f"series {key!r} of y", owner)
         if Xa is not None:
-            check_finite(Xa, "X", owner)
+            check_finite(Xa, f"series {key!r} of X", owner)
         series.append((Y, Xa))
     return series
 
