@@ -311,8 +311,9 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         self._y_ndim = y_ndim
         scale = np.sqrt(y_var)
         # A constant target gets scale 0: the network learns 0 for it, and
-        # predictions are exactly the constant (scale * output + mean).
-        scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(y_mean), 1.0)] = 0.0
+        # predictions are exactly the constant (scale * output + mean). Constant up to
+        # the rounding of its mean, relative to it: a target in tiny units is not.
+        scale[scale <= 10 * np.finfo(np.float64).eps * np.abs(y_mean)] = 0.0
         self.y_mean_, self.y_scale_ = np.asarray(y_mean, dtype=np.float64), scale
         self.device_ = resolve_device(self.device)
         self._seed = self._new_seed()

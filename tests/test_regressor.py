@@ -86,6 +86,19 @@ def test_predictions_in_target_units():
     assert reg.score(X, y) > 0.5
 
 
+@pytest.mark.parametrize("unit", [1e-15, 1e-30, 1e15])
+def test_a_target_in_tiny_or_huge_units_is_learned_as_in_ones(unit):
+    """The constant-target test is relative to the target's mean: y in femtoseconds is
+    not constant (it was, below an absolute 2.2e-15, and every prediction was the mean)."""
+    X, y = sequence_task(n=64)
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    scaled = LSTMRegressor(**FAST).fit(X, y * unit)
+    np.testing.assert_allclose(scaled.y_scale_, reg.y_scale_ * unit, rtol=1e-9)
+    np.testing.assert_allclose(scaled.predict(X), reg.predict(X) * unit, rtol=1e-5)
+    constant = LSTMRegressor(**FAST).fit(X, np.full(64, 3e-20))
+    assert constant.y_scale_[0] == 0 and np.all(constant.predict(X) == 3e-20)
+
+
 def test_same_seed_same_predictions_and_global_rng_untouched():
     X, y = sequence_task(n=64)
     params = dict(hidden_size=8, max_iter=4, dropout=0.3, num_layers=2, batch_size=16)
