@@ -374,6 +374,27 @@ def test_predict_var_is_infinite_with_two_degrees_of_freedom_or_fewer():
     assert np.isposinf(f.predict_var().to_numpy()).all()
 
 
+@pytest.mark.parametrize("window_scaling", ["none", "auto"])
+def test_forecasts_in_tiny_units_are_the_forecasts_in_ones_scaled(window_scaling):
+    """y and X in units of 1e-15 (a constant-column test that was absolute, 1e-12, left
+    them unstandardised: the network saw zeros)."""
+    y = _seasonal(60, noise=0.3)
+    X = pd.DataFrame({"x": np.cos(np.arange(60) / 3)}, index=y.index)
+    params = {**FAST, "lookback": 6, "max_iter": 5, "window_scaling": window_scaling}
+    fh = [1, 2, 3]
+    X_future = pd.DataFrame(
+        {"x": np.cos(np.arange(60, 63) / 3)},
+        index=ForecastingHorizon(fh).to_absolute_index(y.index[-1]),
+    )
+    ones = LSTMForecaster(random_state=0, **params).fit(y, X=X, fh=fh)
+    tiny = LSTMForecaster(random_state=0, **params).fit(y * 1e-15, X=X * 1e-15, fh=fh)
+    np.testing.assert_allclose(
+        tiny.predict(X=X_future * 1e-15).to_numpy() * 1e15,
+        ones.predict(X=X_future).to_numpy(),
+        rtol=1e-4,
+    )
+
+
 def test_rolled_level_ratio_carries_the_scale_with_a_compounding_forecast():
     """Synthetic forecasts, no training: the intervals unit on its own."""
 

@@ -78,9 +78,14 @@ def _column_moments(A: np.ndarray):
     return moments.result()
 
 
-def _safe_scale(scale: np.ndarray) -> np.ndarray:
+def _safe_scale(scale: np.ndarray, loc: np.ndarray) -> np.ndarray:
+    """``scale``, with 1 for constant columns: a spread within the rounding of ``loc``.
+
+    Relative to the column, not absolute: a column in tiny units is not constant.
+    """
     scale = np.array(scale, dtype=np.float64)
-    scale[~(scale > 1e-12)] = 1.0  # constant columns: divide by 1
+    constant = ~(scale > 10 * np.finfo(np.float64).eps * np.abs(np.asarray(loc)))
+    scale[constant | ~np.isfinite(scale)] = 1.0
     return scale
 
 
@@ -154,7 +159,7 @@ class WindowNormaliser:
         x_loc = x_scale = None
         if Xs is not None:
             x_loc, x_std = _column_moments(Xs)
-            x_scale = _safe_scale(x_std)
+            x_scale = _safe_scale(x_std, x_loc)
         norm = cls(
             mode, n_targets, floor, np.zeros(n_targets), np.ones(n_targets), x_loc, x_scale, sp=sp
         )
@@ -162,9 +167,9 @@ class WindowNormaliser:
             norm.y_loc, y_scale = norm._pooled_moments(Y, stat_starts, spec.lookback)
         else:
             norm.y_loc, y_scale = _column_moments(Y)
-        norm.y_scale = _safe_scale(y_scale)
+        norm.y_scale = _safe_scale(y_scale, norm.y_loc)
         norm.t_loc, t_scale = norm._target_moments(Y, target_starts, spec)
-        norm.t_scale = _safe_scale(t_scale)
+        norm.t_scale = _safe_scale(t_scale, norm.t_loc)
         return norm
 
     def norms_at(self, Y, starts, lookback):
