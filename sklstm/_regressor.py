@@ -379,6 +379,15 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], allow_nd=True)
         X = self._as_sequences(X, reset=False)
+        if self.dtype_ == np.float32 and X.dtype == np.float64 and X.size:
+            largest = max(float(X.max()), -float(X.min()))  # no copy of a windows view
+            if largest > float(np.finfo(np.float32).max):
+                raise ValueError(
+                    f"{type(self).__name__} computes in float32 (it was fitted on float32 X), "
+                    f"but X holds values beyond float32's range (largest |value| "
+                    f"{largest:.3g}), which would become inf. Scale X as at fit, or refit "
+                    "on float64 X."
+                )
         out = self._forward(X).astype(np.float64) * self.y_scale_ + self.y_mean_
         out = out.astype(self.dtype_, copy=False)
         return out.ravel() if self._y_ndim == 1 else out

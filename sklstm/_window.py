@@ -410,6 +410,15 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
                 "global set_config, on every step that passes 3-D windows (a "
                 "SequenceScaler after it too)."
             )
+        if self.padding == "constant" and self.lookback > 1:
+            with np.errstate(over="ignore"):
+                fill = np.asarray(self.fill_value, dtype=X.dtype)
+            if not np.isfinite(fill):
+                raise ValueError(
+                    f"WindowTransformer(fill_value={self.fill_value!r}) does not fit in X's "
+                    f"dtype {X.dtype} (it would pad with {fill}): pass a smaller fill_value, "
+                    "or X as float64."
+                )
         windows = _causal_windows(X, self.lookback, self.padding, self.fill_value)
         if self.output == "flat":
             # A view too: the padded table is C-contiguous, so the (lookback, channel) axes

@@ -395,6 +395,25 @@ def test_forecasts_in_tiny_units_are_the_forecasts_in_ones_scaled(window_scaling
     )
 
 
+def test_inputs_that_overflow_float32_are_refused_not_forecast_as_nan():
+    y = _seasonal(60, noise=0.3)
+    X = pd.DataFrame({"x": np.cos(np.arange(60) / 3), "z": np.arange(60.0)}, index=y.index)
+    fh = [1, 2]
+    f = LSTMForecaster(random_state=0, **{**FAST, "lookback": 6, "max_iter": 2})
+    f.fit(y, X=X, fh=fh)
+    future = pd.DataFrame(
+        {"x": [1.0, 1.0], "z": [60.0, 61.0]},
+        index=ForecastingHorizon(fh).to_absolute_index(y.index[-1]),
+    )
+    assert np.isfinite(f.predict(X=future).to_numpy()).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning on the way either
+        with pytest.raises(ValueError, match="inputs overflow float32"):
+            f.predict(X=future * 1e300)
+        with pytest.raises(ValueError, match="inputs overflow float32.*divide them"):
+            f.clone().fit(y, X=X * 1e300, fh=fh)
+
+
 def test_rolled_level_ratio_carries_the_scale_with_a_compounding_forecast():
     """Synthetic forecasts, no training: the intervals unit on its own."""
 

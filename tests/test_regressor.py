@@ -99,6 +99,14 @@ def test_a_target_in_tiny_or_huge_units_is_learned_as_in_ones(unit):
     assert constant.y_scale_[0] == 0 and np.all(constant.predict(X) == 3e-20)
 
 
+def test_a_float32_model_refuses_float64_x_beyond_float32_at_predict():
+    X, y = sequence_task(n=40, dtype=np.float32)
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match=r"beyond float32's range \(largest \|value\| \d.*e\+39"):
+        reg.predict(X.astype(np.float64) * 1e39)
+    assert np.isfinite(reg.predict(X.astype(np.float64) * 1e30)).all()  # within range
+
+
 def test_same_seed_same_predictions_and_global_rng_untouched():
     X, y = sequence_task(n=64)
     params = dict(hidden_size=8, max_iter=4, dropout=0.3, num_layers=2, batch_size=16)

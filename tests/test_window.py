@@ -323,6 +323,11 @@ def test_window_transformer_constant_padding():
     # fill_value is ignored with edge padding
     Xt_edge = WindowTransformer(lookback=3, fill_value=-1.0).fit_transform(X)
     np.testing.assert_array_equal(Xt_edge[0], [[0, 1]] * 3)
+    # a fill_value float32 X cannot hold is refused (it padded with inf)
+    big = WindowTransformer(lookback=3, padding="constant", fill_value=1e300)
+    with pytest.raises(ValueError, match="fill_value=1e.300. does not fit in X's dtype float32"):
+        big.fit_transform(X.astype(np.float32))
+    assert big.fit_transform(X)[0, 0, 0] == 1e300  # float64 holds it
 
 
 def test_window_transformer_full_windows_match_make_windows():

@@ -57,12 +57,13 @@ class _Moments:
         k = len(rows)
         if k == 0:
             return
-        mean = rows.mean(axis=0)
-        m2 = ((rows - mean) ** 2).sum(axis=0)
-        n = self.n + k
-        delta = mean - self.mean
-        self.mean = self.mean + delta * (k / n)
-        self.m2 = self.m2 + m2 + delta**2 * (self.n * k / n)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge values: inf, refused later
+            mean = rows.mean(axis=0)
+            m2 = ((rows - mean) ** 2).sum(axis=0)
+            n = self.n + k
+            delta = mean - self.mean
+            self.mean = self.mean + delta * (k / n)
+            self.m2 = self.m2 + m2 + delta**2 * (self.n * k / n)
         self.n = n
 
     def result(self):
@@ -268,7 +269,16 @@ class WindowNormaliser:
             )
             seq = np.concatenate([seq, np.ones((m, seq.shape[1], 1))], axis=2)
             seq = np.concatenate([seq, ahead], axis=1)
-        return seq.astype(np.float32)
+        with np.errstate(over="ignore"):
+            out = seq.astype(np.float32)
+        if not np.isfinite(out).all():  # the raw windows are finite (checked on the way in)
+            raise ValueError(
+                "The normalised network inputs overflow float32 (largest |value| "
+                f"{np.abs(seq).max():.3g}): y or X holds values too large to normalise, or "
+                "far outside those the model was fitted on. Check their units; divide them "
+                "by a constant (and multiply the forecasts back)."
+            )
+        return out
 
     def encode_targets(self, ahead, tshift, level):
         """Targets ``(m, horizon, ny)`` -> network outputs ``(m, horizon * ny)``, float32.
