@@ -141,7 +141,10 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         constant = data_max == data_min
         if self.method == "standard":
             center = values.mean(axis=0, dtype=np.float64)
-            spread = np.sqrt(values.var(axis=0, dtype=np.float64))
+            # the variance in units of each channel's largest |value|: no overflow at 1e300
+            unit = np.maximum(np.abs(data_min), np.abs(data_max))
+            unit[~(unit > 0) | ~np.isfinite(unit)] = 1.0
+            spread = unit * np.sqrt((values / unit).var(axis=0, dtype=np.float64))
         elif self.method == "robust":
             with np.errstate(over="ignore", invalid="ignore"):
                 q25, center, q75 = np.percentile(values, [25.0, 50.0, 75.0], axis=0)
@@ -152,8 +155,15 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             center = center.astype(np.float64)
             spread = (q75 - q25).astype(np.float64)
         else:
-            spread = data_max - data_min
-        spread[constant | (spread == 0.0) | ~np.isfinite(spread)] = 1.0
+            with np.errstate(over="ignore"):
+                spread = data_max - data_min
+        if not np.isfinite(spread).all():
+            raise ValueError(
+                f"SequenceScaler(method={self.method!r}): the spread of X overflows float64 "
+                f"(channel(s) {np.flatnonzero(~np.isfinite(spread)).tolist()} span more than "
+                "1.8e308). Divide X by a constant first."
+            )
+        spread[constant | (spread == 0.0)] = 1.0
         if self.method == "minmax":
             low, high = (float(v) for v in self.feature_range)
             self.scale_ = spread / (high - low)

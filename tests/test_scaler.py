@@ -1,6 +1,7 @@
 """Tests for SequenceScaler."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,28 @@ def test_layout_must_match_fit():
         SequenceScaler().fit(np.zeros((2, 2, 2, 2)))
     with pytest.raises(ValueError, match="Reshape your data"):
         SequenceScaler().fit(np.zeros(5))
+
+
+@pytest.mark.parametrize("method", ["standard", "robust", "minmax"])
+def test_statistics_of_huge_values_do_not_overflow(method):
+    """X * 1e300: the statistics scale with X (the variance overflowed: scale_ 1, as for a
+    constant channel, and the output was inf); a range beyond float64 is refused."""
+    X = np.random.default_rng(0).standard_normal((30, 5, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ones = SequenceScaler(method=method).fit(X)
+        huge = SequenceScaler(method=method).fit(X * 1e300)
+        np.testing.assert_allclose(huge.scale_, ones.scale_ * 1e300, rtol=1e-9)
+        np.testing.assert_allclose(huge.transform(X * 1e300), ones.transform(X), atol=1e-12)
+    wide = X.copy()
+    wide[0, 0, 0], wide[1, 0, 0] = 1.5e308, -1.5e308
+    if method == "minmax":
+        with pytest.raises(
+            ValueError, match=r"spread of X overflows float64 \(channel\(s\) \[0\]"
+        ):
+            SequenceScaler(method=method).fit(wide)
+    else:
+        assert np.isfinite(SequenceScaler(method=method).fit(wide).scale_).all()
 
 
 def test_a_global_pandas_output_names_every_3d_step_to_set_back():
