@@ -27,6 +27,8 @@ Rules (``NAME: baselines offered / how``):
   each baseline is the one in [0, 1] with the least held-out MSE of the blend (it counts
   the correlation of the two errors, which inverse MSE ignores); the baseline whose blend
   has the least MSE is taken;
+- ``context_unit``: ``context`` with the errors in one unit per fit (the mean window level
+  over the held-out origins), not each origin's own window level;
 - ``context``: the default since 0.3: all four baselines from up to ``context_length``
   rows of history before each origin (``history_forecasts``, ``blend_weights``: the
   library's own functions), not only the network's window. ``inv_mse_theta_0.5`` is the
@@ -120,6 +122,10 @@ def forecast(d, rule):
     if rule == "context":
         weights = blend_weights(d["truth"], net_tail, d["context_tail"], d["level"])
         return blend(net_now, d["context_now"], weights)
+    if rule == "context_unit":
+        unit = np.broadcast_to(d["level"].mean(axis=0), d["level"].shape)
+        weights = blend_weights(d["truth"], net_tail, d["context_tail"], unit)
+        return blend(net_now, d["context_now"], weights)
     if rule == "optimal_context":
         return blend(net_now, d["context_now"], optimal_weights(d, net_tail))
     names, combine_all, penalty = THREE, False, 0.0
@@ -162,6 +168,7 @@ RULES = (
     "equal_best",
     "history_theta",
     "optimal_context",
+    "context_unit",
     "context",
 )
 

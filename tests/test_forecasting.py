@@ -414,6 +414,23 @@ def test_inputs_that_overflow_float32_are_refused_not_forecast_as_nan():
             f.clone().fit(y, X=X * 1e300, fh=fh)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_series_that_was_zero_for_long_gets_forecasts_on_its_own_scale(seed):
+    """A product launched late (54 zeros, then 30 .. 85) and a 0/1 indicator: a window of
+    zeros is no level to divide by (the floor was 1e-3 of the mean |y|: forecasts in the
+    thousands, intervals of +-1e5), and its origin does not decide the blend."""
+    index = pd.period_range("2000-01", periods=60, freq="M")
+    launch = pd.Series(np.r_[np.zeros(54), [30.0, 45, 60, 70, 80, 85]], index=index)
+    binary = pd.Series(np.r_[np.zeros(41), np.ones(4), np.zeros(3)], index=index[:48])
+    for y, top in [(launch, 85.0), (binary, 1.0)]:
+        f = LSTMForecaster(random_state=seed, **FAST).fit(y, fh=[1, 2, 3])
+        pred = f.predict().to_numpy()
+        assert np.all(pred > -0.5 * top) and np.all(pred < 2 * top), pred
+        band = f.predict_interval(coverage=0.9).to_numpy()
+        assert np.all(band[:, 1] - band[:, 0] < 10 * top), band
+    assert f.baseline_weights_["network"] < 0.6
+
+
 def test_rolled_level_ratio_carries_the_scale_with_a_compounding_forecast():
     """Synthetic forecasts, no training: the intervals unit on its own."""
 

@@ -76,6 +76,16 @@ def fit_normalisers(panel, spec, modes, validation_fraction, sp=1):
     }
 
 
+def series_unit(level):
+    """The unit of one series' held-out errors for the blend weights, like ``level``.
+
+    The mean of its origins' window levels ``(n_origins, ny)``, the same at every origin:
+    one origin whose window is near zero (before a launch, intermittent demand) does not
+    outweigh the others, and a panel's series still count alike.
+    """
+    return np.broadcast_to(level.mean(axis=0), level.shape)
+
+
 def blend_errors(truth, network, baselines, weights, level):
     """Relative errors ``(n_origins, n_steps, ny)`` of the blend at held-out origins.
 
@@ -171,7 +181,7 @@ class ForecastModel:
         base = _baselines.history_forecasts(histories, network.shape[1], self.sp)
         weights = _baselines.networks_alone()
         if blend and len(valid):
-            weights = _baselines.blend_weights(truth, network, base, level)
+            weights = _baselines.blend_weights(truth, network, base, series_unit(level))
         self.weights = weights
         errors = blend_errors(truth, network, base, weights, level)
         scale, n_origins = intervals.residual_scale(errors)
@@ -194,7 +204,8 @@ class ForecastModel:
                 Y, X = panel.values[a:b, :ny], panel.values[a:b, ny:] if panel.n_exog else None
                 parts.append(self.held_out(Y, X, int(mine[0]) - a, n_steps, max_origins=cap))
         if parts:
-            truth, network, level = (np.concatenate([p[i] for p in parts]) for i in (0, 1, 3))
+            truth, network = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
+            level = np.concatenate([series_unit(p[3]) for p in parts])
             # every series' histories at once: one call per history length, not per series
             histories = [h for p in parts for h in p[2]]
             base = _baselines.history_forecasts(histories, network.shape[1], self.sp)

@@ -33,6 +33,8 @@ MODES = {
 # Rows (or windows) processed at once when a statistic is computed over all of them:
 # bounds the temporary memory to about this many float64 values (2 MiB) per array.
 _CHUNK_VALUES = 2**18
+# The least window level, as a share of the mean |y| of the non-zero values (see fit).
+LEVEL_FLOOR = 0.1
 
 
 def _chunks(n: int, per_item: int):
@@ -150,10 +152,13 @@ class WindowNormaliser:
                 f"(sp={sp}); got lookback={spec.lookback}."
             )
         Y = values[:, :n_targets]
-        total = np.zeros(n_targets)
+        total, nonzero = np.zeros(n_targets), np.zeros(n_targets)
         for part in _chunks(len(Y), n_targets):
             total += np.abs(Y[part]).sum(axis=0)
-        floor = total / max(len(Y), 1) * 1e-3
+            nonzero += (Y[part] != 0).sum(axis=0)
+        # a tenth of the typical magnitude of y's non-zero values: a window of zeros (a
+        # product before its launch, intermittent demand) is not a scale to divide by
+        floor = LEVEL_FLOOR * total / np.maximum(nonzero, 1)
         floor[~(floor > 0)] = 1.0
         scale_by_level, _ = MODES[mode]
         Xs = values[:, n_targets:] if values.shape[1] > n_targets else None
