@@ -27,12 +27,12 @@ Rules (``NAME: baselines offered / how``):
   each baseline is the one in [0, 1] with the least held-out MSE of the blend (it counts
   the correlation of the two errors, which inverse MSE ignores); the baseline whose blend
   has the least MSE is taken;
-- ``context_unit``: ``context`` with the errors in one unit per fit (the mean window level
-  over the held-out origins), not each origin's own window level;
+- ``context_window_level``: ``context`` with each origin's errors relative to its own
+  window level (the default before the errors were measured in one unit per series);
 - ``context``: the default since 0.3: all four baselines from up to ``context_length``
-  rows of history before each origin (``history_forecasts``, ``blend_weights``: the
-  library's own functions), not only the network's window. ``inv_mse_theta_0.5`` is the
-  default of 0.2 (every baseline from the window).
+  rows of history before each origin (``history_forecasts``, ``blend_weights``,
+  ``series_unit``: the library's own functions), not only the network's window.
+  ``inv_mse_theta_0.5`` is the default of 0.2 (every baseline from the window).
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from sklstm._forecast.baselines import (  # noqa: E402
     origin_histories,
     theta_forecast,
 )
+from sklstm._forecast.model import series_unit  # noqa: E402
 
 THREE = ("seasonal_naive", "naive", "drift")
 
@@ -120,11 +121,11 @@ def forecast(d, rule):
     if rule == "networks":
         return net_now
     if rule == "context":
-        weights = blend_weights(d["truth"], net_tail, d["context_tail"], d["level"])
-        return blend(net_now, d["context_now"], weights)
-    if rule == "context_unit":
-        unit = np.broadcast_to(d["level"].mean(axis=0), d["level"].shape)
+        unit = series_unit(d["level"])
         weights = blend_weights(d["truth"], net_tail, d["context_tail"], unit)
+        return blend(net_now, d["context_now"], weights)
+    if rule == "context_window_level":
+        weights = blend_weights(d["truth"], net_tail, d["context_tail"], d["level"])
         return blend(net_now, d["context_now"], weights)
     if rule == "optimal_context":
         return blend(net_now, d["context_now"], optimal_weights(d, net_tail))
@@ -168,7 +169,7 @@ RULES = (
     "equal_best",
     "history_theta",
     "optimal_context",
-    "context_unit",
+    "context_window_level",
     "context",
 )
 

@@ -42,7 +42,7 @@ from select_blend_dump import load  # noqa: E402
 
 from sklstm._forecast import baselines as B  # noqa: E402
 from sklstm._forecast import intervals as I  # noqa: E402
-from sklstm._forecast.model import blend_errors  # noqa: E402
+from sklstm._forecast.model import blend_errors, series_unit  # noqa: E402
 
 LEVEL = 0.9
 FACTORS = (1.05, 1.1, 1.2, 1.3)
@@ -52,7 +52,7 @@ def held_out_errors(d):
     """The blend's relative errors at the held-out origins, as ``ForecastModel.calibrate``
     measures them, and the blend's forecast from the origin ``(h,)``."""
     net_tail, net_now = d["members_tail"].mean(0), d["members_now"].mean(0)
-    w = B.blend_weights(d["truth"], net_tail, d["context_tail"], d["level"])
+    w = B.blend_weights(d["truth"], net_tail, d["context_tail"], series_unit(d["level"]))
     errors = blend_errors(d["truth"], net_tail, d["context_tail"], w, d["level"])
     return errors, B.blend(net_now, d["context_now"], w)[0, :, 0]
 
