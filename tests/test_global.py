@@ -178,7 +178,9 @@ def test_normaliser_statistics_equal_the_materialised_windows(mode, monkeypatch)
     values = panel.values
     np.testing.assert_allclose(norm.x_loc, values[:, ny:].mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(norm.x_scale, values[:, ny:].std(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(norm.level_floor, np.abs(values[:, :ny]).mean(axis=0) * 1e-3)
+    target = values[:, :ny]
+    nonzero_mean = np.abs(target).sum(axis=0) / (target != 0).sum(axis=0)
+    np.testing.assert_allclose(norm.level_floor, _normalise.LEVEL_FLOOR * nonzero_mean)
     windows = values[stat_starts[:, None] + np.arange(lookback), :ny]
     shift, level = norm.norms(windows)
     if mode == "none":
