@@ -124,8 +124,9 @@ class LSTMForecaster(BaseForecaster):
         Hold out the newest ``validation_fraction`` of the windows (and leave out of
         training those whose targets overlap them); every network stops when its
         loss there stops improving and keeps its best epoch. The held-out errors set
-        the blend and the interval widths; then each network continues on *all*
-        windows for a tenth of its best epochs (at least one).
+        the blend and the interval widths; then every network continues on *all*
+        windows for the same number of epochs, a tenth of the largest best epoch
+        among them (at least one).
     validation_fraction : float in (0, 1), default=0.2
         Share of the windows held out with ``early_stopping=True``.
     n_iter_no_change : int or None, default=20
