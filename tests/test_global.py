@@ -162,6 +162,26 @@ def test_a_window_dataset_holds_one_int32_start_per_window():
         )
 
 
+def test_the_level_floor_of_a_panel_is_a_tenth_of_its_smallest_series():
+    """A series 1000x smaller than the others is not floored (the floor was pooled)."""
+    rng = np.random.RandomState(0)
+    big = 1000 + rng.rand(60, 1)
+    small = np.r_[np.zeros(20), 1 + rng.rand(40)][:, None]  # zeros do not count
+    panel = SeriesPanel.from_arrays([(big, None), (small, None), (big * 2, None)])
+    spec = WindowSpec(6, 2, 1, 0)
+    starts, _ = panel.split(spec, 0.2, validation=False)
+    norm = WindowNormaliser.fit(
+        "mean", panel.values, 1, spec, panel.stat_starts(6), starts, offsets=panel.offsets
+    )
+    np.testing.assert_allclose(norm.level_floor, _normalise.LEVEL_FLOOR * small[20:].mean())
+    model = LSTMForecaster(lookback=6, hidden_size=2, max_iter=1, n_models=1, random_state=0)
+    series = zip("abc", [big, small, 2 * big], strict=True)
+    frames = {k: pd.DataFrame({"y": v[:, 0]}) for k, v in series}
+    pretrained = model.pretrain(pd.concat(frames, names=["id", "t"]), fh=[1, 2])
+    floors = [n.level_floor for n in pretrained.pretrain_normalisers_.values()]
+    np.testing.assert_allclose(floors, _normalise.LEVEL_FLOOR * small[20:].mean())
+
+
 @pytest.mark.parametrize("mode", ["mean", "last", "season", "none"])
 def test_normaliser_statistics_equal_the_materialised_windows(mode, monkeypatch):
     """Accumulated over many chunks, the statistics are numpy's over all the windows at once."""

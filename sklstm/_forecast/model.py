@@ -70,7 +70,7 @@ def fit_normalisers(panel, spec, modes, validation_fraction, sp=1):
     stat_starts = panel.stat_starts(spec.lookback)
     return {
         mode: WindowNormaliser.fit(
-            mode, panel.values, spec.n_targets, spec, stat_starts, starts, sp=sp
+            mode, panel.values, spec.n_targets, spec, stat_starts, starts, sp, panel.offsets
         )
         for mode in modes
     }

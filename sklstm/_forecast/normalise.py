@@ -33,7 +33,8 @@ MODES = {
 # Rows (or windows) processed at once when a statistic is computed over all of them:
 # bounds the temporary memory to about this many float64 values (2 MiB) per array.
 _CHUNK_VALUES = 2**18
-# The least window level, as a share of the mean |y| of the non-zero values (see fit).
+# The least window level, as a share of the mean |y| of the non-zero values of the series
+# of the smallest magnitude (see _smallest_magnitude).
 LEVEL_FLOOR = 0.1
 
 
@@ -92,6 +93,27 @@ def _safe_scale(scale: np.ndarray, loc: np.ndarray) -> np.ndarray:
     return scale
 
 
+def _smallest_magnitude(Y, offsets=None) -> np.ndarray:
+    """Per column, the least over the series of the mean ``|y|`` of their non-zero values.
+
+    What a window level is never below (times :data:`LEVEL_FLOOR`): a window of zeros (a
+    product before its launch, intermittent demand) is no scale to divide by, and in a
+    panel no series is floored above a tenth of its own typical magnitude.
+    """
+    if offsets is None:
+        offsets = np.array([0, len(Y)])
+    least = np.full(Y.shape[1], np.inf)
+    for a, b in zip(offsets[:-1], offsets[1:], strict=True):
+        total, nonzero = np.zeros(Y.shape[1]), np.zeros(Y.shape[1])
+        for part in _chunks(int(b - a), Y.shape[1]):
+            rows = Y[a + part.start : a + part.stop]
+            total += np.abs(rows).sum(axis=0)
+            nonzero += (rows != 0).sum(axis=0)
+        typical = np.where(nonzero > 0, total / np.maximum(nonzero, 1), np.inf)
+        least = np.minimum(least, typical)
+    return np.where(np.isfinite(least), least, 0.0)
+
+
 class WindowNormaliser:
     """The statistics of one window normalisation, and the maps to and from network units.
 
@@ -127,7 +149,7 @@ class WindowNormaliser:
     # ---- fitting -------------------------------------------------------------------
 
     @classmethod
-    def fit(cls, mode, values, n_targets, spec, stat_starts, target_starts, sp=1):
+    def fit(cls, mode, values, n_targets, spec, stat_starts, target_starts, sp=1, offsets=None):
         """Statistics from a panel stored as one array, without materialising windows.
 
         Parameters
@@ -145,6 +167,10 @@ class WindowNormaliser:
         sp : int, default=1
             The seasonal period, used by mode ``"season"`` (which needs
             ``spec.lookback >= sp``).
+        offsets : ndarray of int, default=None
+            Where each series of the panel starts in ``values`` (and the end), as
+            :class:`~sklstm._forecast.windows.SeriesPanel`'s; None: one series. The
+            level floor is taken from the series of the smallest magnitude.
         """
         if mode == "season" and spec.lookback < sp:
             raise ValueError(
@@ -152,13 +178,7 @@ class WindowNormaliser:
                 f"(sp={sp}); got lookback={spec.lookback}."
             )
         Y = values[:, :n_targets]
-        total, nonzero = np.zeros(n_targets), np.zeros(n_targets)
-        for part in _chunks(len(Y), n_targets):
-            total += np.abs(Y[part]).sum(axis=0)
-            nonzero += (Y[part] != 0).sum(axis=0)
-        # a tenth of the typical magnitude of y's non-zero values: a window of zeros (a
-        # product before its launch, intermittent demand) is not a scale to divide by
-        floor = LEVEL_FLOOR * total / np.maximum(nonzero, 1)
+        floor = LEVEL_FLOOR * _smallest_magnitude(Y, offsets)
         floor[~(floor > 0)] = 1.0
         scale_by_level, _ = MODES[mode]
         Xs = values[:, n_targets:] if values.shape[1] > n_targets else None
