@@ -292,7 +292,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
             train = dataset.subset(slice(0, len(dataset) - n_valid))
             valid = dataset.subset(slice(len(dataset) - n_valid, len(dataset)))
         if not cold and not incremental:  # a warm fit trains with the current parameters
-            self._take_training_params(len(train))
+            self._take_training_params(len(X))  # the batch size of a cold fit's n
         self._fit_dataset(train, valid, epochs=1 if incremental else self.max_iter, warm=not cold)
         return self
 

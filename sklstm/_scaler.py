@@ -141,10 +141,12 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         constant = data_max == data_min
         if self.method == "standard":
             center = values.mean(axis=0, dtype=np.float64)
-            # the variance in units of each channel's largest |value|: no overflow at 1e300
-            unit = np.maximum(np.abs(data_min), np.abs(data_max))
-            unit[~(unit > 0) | ~np.isfinite(unit)] = 1.0
-            spread = unit * np.sqrt((values / unit).var(axis=0, dtype=np.float64))
+            with np.errstate(over="ignore", invalid="ignore"):
+                spread = np.sqrt(values.var(axis=0, dtype=np.float64))
+            if not np.isfinite(spread).all():  # huge values: in units of the largest |value|
+                unit = np.maximum(np.abs(data_min), np.abs(data_max))
+                unit[~(unit > 0) | ~np.isfinite(unit)] = 1.0
+                spread = unit * np.sqrt((values / unit).var(axis=0, dtype=np.float64))
         elif self.method == "robust":
             with np.errstate(over="ignore", invalid="ignore"):
                 q25, center, q75 = np.percentile(values, [25.0, 50.0, 75.0], axis=0)

@@ -508,8 +508,10 @@ class LSTMForecaster(BaseForecaster):
         # is not supported: the marginal variances, as sktime's default
         mean, sigma, df = self._forecast_distribution(fh, X)
         factor = df / (df - 2) if df > 2 else np.inf
+        var = np.zeros_like(sigma)  # a zero scale stays 0 (0 * inf would be NaN)
+        var[sigma > 0] = sigma[sigma > 0] ** 2 * factor
         index = fh.to_absolute_index(self.cutoff)
-        return pd.DataFrame(sigma**2 * factor, index=index, columns=self._y_columns)
+        return pd.DataFrame(var, index=index, columns=self._y_columns)
 
     def _predict_proba(self, fh, X, marginal=True):
         try:  # skpro: sktime's distributions (the sktime extra installs it)
@@ -625,8 +627,6 @@ class LSTMForecaster(BaseForecaster):
                 f"{owner} was pretrained on {self.pretrain_spec_.n_targets} target column(s); "
                 f"forecast_panel got {frame.shape[1]}: pass the same columns as pretrain."
             )
-        if len(frame) == 0:
-            raise ValueError(f"{owner}.forecast_panel got an empty y: no series to forecast.")
         check_index(frame, owner)
         model = self._pretrained_model()
         keys, cutoffs, values = model.forecast_last(frame, steps, owner)

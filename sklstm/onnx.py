@@ -69,7 +69,11 @@ def _steps_of(estimator):
 
 
 def _is_sktime(estimator) -> bool:
-    return any(cls.__module__.split(".")[0] == "sktime" for cls in type(estimator).__mro__)
+    """Whether ``estimator`` is an sktime forecaster (without importing sktime)."""
+    return any(
+        cls.__name__ == "BaseForecaster" and cls.__module__.split(".")[0] == "sktime"
+        for cls in type(estimator).__mro__
+    )
 
 
 def _sktime_advice(composite) -> str:

@@ -439,10 +439,12 @@ def test_forecast_panel_reads_each_series_of_a_time_sorted_panel_in_time_order(p
     pd.testing.assert_frame_equal(f.forecast_panel(fixed).sort_index(), grouped.sort_index())
 
 
-def test_forecast_panel_of_an_empty_panel_says_so(panel_model):
+def test_an_empty_panel_is_refused_by_name(panel_model):
     f, panel = panel_model
-    with pytest.raises(ValueError, match="forecast_panel got an empty y"):
+    with pytest.raises(ValueError, match="got an empty y"):
         f.forecast_panel(panel.iloc[:0])
+    with pytest.raises(ValueError, match="got an empty y"):
+        LSTMForecaster(lookback=4, **TINY).pretrain(panel.iloc[:0], fh=[1])
 
 
 def test_a_gap_in_one_series_of_a_time_sorted_panel_is_found(panel_model):

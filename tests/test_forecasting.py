@@ -372,6 +372,12 @@ def test_predict_var_is_infinite_with_two_degrees_of_freedom_or_fewer():
     f = LSTMForecaster(random_state=0, **{**FAST, "lookback": 4}).fit(_seasonal(16), fh=[1])
     assert f.n_residual_origins_ <= 3
     assert np.isposinf(f.predict_var().to_numpy()).all()
+    # a constant series: scale 0, variance 0 (0 * inf would be NaN, with a warning)
+    constant = pd.Series(5.0, index=_seasonal(16).index)
+    g = LSTMForecaster(random_state=0, **{**FAST, "lookback": 4}).fit(constant, fh=[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert (g.predict_var().to_numpy() == 0).all()
 
 
 @pytest.mark.parametrize("window_scaling", ["none", "auto"])
@@ -696,6 +702,8 @@ def test_sp_auto_reads_seven_days_as_weekly_with_or_without_the_freq():
     assert season_length(dates) == 52
     assert season_length(pd.DatetimeIndex(list(dates))) == 52  # no freq set: infer_freq
     assert season_length(pd.date_range("2000-01-02", periods=10, freq="3D")) == 1
+    assert season_length(pd.date_range("2000-01-02", periods=10, freq="14D")) == 26
+    assert season_length(pd.date_range("2000-01-01", periods=10, freq="2SMS")) == 12
 
 
 @pytest.mark.parametrize(

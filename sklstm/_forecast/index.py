@@ -202,8 +202,15 @@ def check_index(y, owner: str) -> None:
     if not isinstance(index, pd.MultiIndex):
         _check_one(index, owner, "y")
         return
+    if len(index) == 0:
+        raise ValueError(f"{owner} got an empty y: no series, no time points.")
     keys = index.droplevel(-1)
     codes, _ = pd.factorize(keys)
+    if (codes < 0).any():  # groupby would drop these rows without a word
+        raise ValueError(
+            f"{owner}: some rows of y have a missing (NaN) series label in the instance "
+            "level(s) of the index; give every row the label of its series."
+        )
     times = index.get_level_values(-1)
     # each series' rows in their order in y, wherever they are (a panel sorted by time
     # interleaves its series)

@@ -159,7 +159,7 @@ def season_length(index) -> int:
     base = name.split("-")[0].lstrip("0123456789")
     n = max(int(getattr(freq, "n", 1)), 1)
     if base.startswith("SM"):  # semi-month (SMS, SME): 24 per year, not seconds
-        return 24 if n == 1 else 1
+        return 24 // n if 24 % n == 0 else 1
     if base[:2] == "CB" or (base[:1] == "B" and base[1:2] in ("M", "Q", "Y", "A")):
         base = base.lstrip("CB")  # business / custom-business month, quarter, year
     elif base == "C":  # custom business day: a business week, as for "B"
@@ -170,7 +170,7 @@ def season_length(index) -> int:
             return int(86400 // seconds) if 86400 % seconds == 0 else 1
     if base.startswith(("h", "H")):
         return max(int(24 // n), 1) if 24 % n == 0 else 1
-    if base[:1] == "D" and n == 7:  # seven days: weekly, as infer_freq reads those dates
-        return 52
+    if base[:1] == "D" and n % 7 == 0 and 52 % (n // 7) == 0:  # whole weeks (7D: weekly)
+        return 52 // (n // 7)
     period = _PERIODS.get(base[:1], 1) if base else 1
     return period // n if period % n == 0 else 1  # 3-monthly: quarterly, 2-weekly: 26

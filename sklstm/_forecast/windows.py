@@ -202,12 +202,13 @@ def check_finite(values, what: str, owner: str) -> None:
         if not np.isnan(values[first]):
             kind = "infinite values"
         name = what if what.isidentifier() else what.split()[-1]  # "series 'a' of y": y
-        fill = "interpolate().bfill()"  # bfill: a first value has nothing before it
+        fill, where = "interpolate().bfill()", f"row {row}"  # bfill: for a first value
         if not what.isidentifier():  # one series of a panel: fill within each series
             instances = f"list(range({name}.index.nlevels - 1))"
             fill = f"groupby(level={instances}).transform(lambda s: s.{fill})"
+            where = f"row {row} of that series"
         raise ValueError(
-            f"{owner}: {what} contains {kind} (the first at row {row}); replace them (e.g. "
+            f"{owner}: {what} contains {kind} (the first at {where}); replace them (e.g. "
             f"{name} = {name}.replace([np.inf, -np.inf], np.nan).{fill}) before passing it."
         )
 
@@ -273,6 +274,22 @@ def _numeric(frame, what: str, owner: str):
     return frame.to_numpy(dtype=np.float64)
 
 
+def _series_cutoff(times, positions, cutoffs):
+    """A series' last time point as a one-point index; a datetime one keeps the step.
+
+    A bare time point of a MultiIndex has lost the step (check_index has made sure
+    every series has one). The step inferred for the previous series is reused when it
+    leads from this series' first time point to its last (one ``infer_freq`` per series
+    would cost seconds on a panel of 10,000 series).
+    """
+    if isinstance(times, pd.DatetimeIndex) and cutoffs:
+        freq = cutoffs[-1].freq
+        first, last = times[positions[0]], times[positions[-1]]
+        if freq is not None and first + (len(positions) - 1) * freq == last:
+            return pd.DatetimeIndex([last], freq=freq)
+    return cutoff_of(times[positions])
+
+
 def last_windows(frame, lookback: int, context: int, owner: str = "forecast_panel"):
     """The last ``lookback`` (and ``context``) rows of every series of a panel.
 
@@ -293,11 +310,6 @@ def last_windows(frame, lookback: int, context: int, owner: str = "forecast_pane
     keys, cutoffs, pasts, histories = [], [], [], []
     grouped = _by_instance(frame)
     rows = grouped.indices  # each series' row positions (its rows need not be together)
-    if sum(len(r) for r in rows.values()) != len(frame):  # groupby drops NaN labels
-        raise ValueError(
-            f"{owner}: some rows of y have a missing (NaN) series label in the instance "
-            "level(s) of the index; give every row the label of its series."
-        )
     times = frame.index.get_level_values(-1)
     for key, positions in rows.items():
         if len(positions) < lookback:
@@ -308,9 +320,7 @@ def last_windows(frame, lookback: int, context: int, owner: str = "forecast_pane
         series = values[positions]
         check_finite(series, f"series {key!r} of y", owner)
         keys.append(key if isinstance(key, tuple) else (key,))
-        # a one-point index; a datetime one with the series' step (check_index has
-        # made sure there is one), which a bare time point in a MultiIndex has lost
-        cutoffs.append(cutoff_of(times[positions]))
+        cutoffs.append(_series_cutoff(times, positions, cutoffs))
         pasts.append(series[-lookback:])
         histories.append(series[-context:])
     return keys, cutoffs, np.stack(pasts), histories
