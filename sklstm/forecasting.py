@@ -630,8 +630,13 @@ class LSTMForecaster(BaseForecaster):
         check_index(frame, owner)
         model = self._pretrained_model()
         keys, cutoffs, values = model.forecast_last(frame, steps, owner)
-        pairs = zip(keys, cutoffs, strict=True)
-        times = [(*key, t) for key, cutoff in pairs for t in fh.to_absolute_index(cutoff)]
+        absolute = {}  # one sktime call per distinct cutoff (most panels end together)
+        times = []
+        for key, cutoff in zip(keys, cutoffs, strict=True):
+            at = (cutoff[0], getattr(cutoff, "freq", None))
+            if at not in absolute:
+                absolute[at] = list(fh.to_absolute_index(cutoff))
+            times.extend((*key, t) for t in absolute[at])
         index = pd.MultiIndex.from_tuples(times, names=frame.index.names)
         return pd.DataFrame(values.reshape(len(times), -1), index=index, columns=frame.columns)
 

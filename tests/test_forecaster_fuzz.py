@@ -19,6 +19,7 @@ from hypothesis import strategies as st  # noqa: E402
 from sktime.forecasting.base import ForecastingHorizon  # noqa: E402
 
 from sklstm import LSTMForecaster  # noqa: E402
+from sklstm._forecast.index import check_index  # noqa: E402
 
 TINY = {"hidden_size": 2, "max_iter": 1, "n_models": 1, "random_state": 0}
 FUZZ = settings(
@@ -481,3 +482,57 @@ def test_an_infinite_first_value_gets_a_fix_that_fills_it():
         LSTMForecaster(lookback=2, **TINY).fit(y, fh=[1])
     fixed = _apply_fix(str(info.value), y)
     assert np.isfinite(LSTMForecaster(lookback=2, **TINY).fit(fixed, fh=[1]).predict()).all()
+
+
+def _check_every_series(y, owner="LSTMForecaster"):
+    """check_index's reference: every series checked on its own (no vectorised test)."""
+    from sklstm._forecast.index import _check_one
+
+    keys = y.index.droplevel(-1)
+    codes, _ = pd.factorize(keys)
+    times = y.index.get_level_values(-1)
+    order = np.argsort(codes, kind="stable")
+    for code in pd.unique(codes[order]):
+        rows = order[codes[order] == code]
+        _check_one(times[rows], owner, f"every series of y (series {keys[rows[0]]!r})", True)
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        pd.date_range("2024-01-01", periods=12, freq="D"),
+        pd.date_range("2024-03-20", periods=12, freq="D", tz="Europe/Berlin"),  # DST
+        pd.date_range("2024-01-31", periods=12, freq="ME"),
+        pd.bdate_range("2024-01-01", periods=12),
+        pd.date_range("2024-01-01", periods=12, freq="h"),
+        pd.period_range("2000-01", periods=12, freq="M"),
+        pd.period_range("2000-01", periods=12, freq="2M"),
+        pd.RangeIndex(12),
+    ],
+    ids=["D", "D-dst", "ME", "B", "h", "period-M", "period-2M", "int"],
+)
+@pytest.mark.parametrize("damage", ["none", "gap", "duplicate", "reversed", "short"])
+def test_the_vectorised_index_check_agrees_with_checking_every_series(times, damage):
+    rng = np.random.RandomState(len(times) + len(damage))
+    frames = {f"s{i}": pd.DataFrame({"v": rng.rand(12)}, index=times) for i in range(4)}
+    y = pd.concat(frames, names=["id", "t"]).sort_index(level="t")  # interleaved rows
+    victim = y.xs("s2", level="id", drop_level=False).index
+    if damage == "gap":
+        y = y.drop(index=victim[5])
+    elif damage == "duplicate":
+        y = pd.concat([y, y.loc[[victim[5]]]])
+    elif damage == "reversed":
+        y = pd.concat([y.drop(index=victim), y.loc[victim[::-1]]])
+    elif damage == "short":
+        y = y.drop(index=victim[2:])
+    try:
+        _check_every_series(y)
+        want = None
+    except ValueError as exc:
+        want = str(exc)
+    if want is None:
+        check_index(y, "LSTMForecaster")
+    else:
+        with pytest.raises(ValueError) as info:
+            check_index(y, "LSTMForecaster")
+        assert str(info.value) == want

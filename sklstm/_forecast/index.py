@@ -216,10 +216,43 @@ def check_index(y, owner: str) -> None:
     # interleaves its series)
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
-    for start, stop in zip(np.r_[0, bounds], np.r_[bounds, len(index)], strict=True):
+    starts, stops = np.r_[0, bounds], np.r_[bounds, len(index)]
+    regular = _evenly_stepped(times[order], starts, stops)
+    for start, stop in zip(starts[~regular], stops[~regular], strict=True):
         rows = order[start:stop]
         what = f"every series of y (series {keys[rows[0]]!r})"
         _check_one(times[rows], owner, what, panel=True)
+
+
+def _evenly_stepped(times, starts, stops) -> np.ndarray:
+    """Per series (rows ``starts[i]:stops[i]`` of ``times``): on consecutive steps?
+
+    A vectorised test that :func:`_check_one` would pass: integer steps of 1, periods
+    one period apart, and datetimes all the same positive step apart (three points at
+    least, so that pandas infers it). False means "check it one by one" (month-ends,
+    business days and daylight-saving days are not equally spaced in time, and are).
+    """
+    kind = _kind(times)
+    if kind is None or isinstance(times, pd.TimedeltaIndex):
+        return np.zeros(len(starts), dtype=bool)
+    if kind == "integer":
+        values, step = np.asarray(times, dtype=np.int64), 1
+    else:
+        values = times.asi8
+        step = times.freq.n if kind == "period" else None
+    gaps = np.diff(values)
+    inside = np.ones(len(gaps), dtype=bool)
+    inside[stops[:-1] - 1] = False  # the step from one series to the next
+    if step is None:  # datetimes: the first step inside a series, if it is positive
+        steps = gaps[inside]
+        step = steps[0] if len(steps) and steps[0] > 0 else None
+        if step is None:
+            return np.zeros(len(starts), dtype=bool)
+    odd = np.r_[0, np.cumsum((gaps != step) & inside)]
+    regular = odd[stops - 1] == odd[starts]
+    if kind == "datetime":
+        regular &= (stops - starts) >= 3
+    return regular
 
 
 def _next(last, like, freq):

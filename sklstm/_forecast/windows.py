@@ -283,10 +283,12 @@ def _series_cutoff(times, positions, cutoffs):
     would cost seconds on a panel of 10,000 series).
     """
     if isinstance(times, pd.DatetimeIndex) and cutoffs:
-        freq = cutoffs[-1].freq
+        previous = cutoffs[-1]
+        freq = previous.freq
         first, last = times[positions[0]], times[positions[-1]]
         if freq is not None and first + (len(positions) - 1) * freq == last:
-            return pd.DatetimeIndex([last], freq=freq)
+            # the same index object where the series end together (most panels)
+            return previous if previous[0] == last else pd.DatetimeIndex([last], freq=freq)
     return cutoff_of(times[positions])
 
 
