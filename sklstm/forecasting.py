@@ -583,11 +583,19 @@ class LSTMForecaster(BaseForecaster):
     def _pretrain_update(self, y, X=None, fh=None):
         if getattr(self, "pretrained_ensemble_", None) is None:
             return self._pretrain(y, X=X, fh=fh)
-        check_index(y, type(self).__name__)
-        panel = SeriesPanel.from_arrays(panel_arrays(y, X, type(self).__name__))
+        owner = type(self).__name__
+        check_index(y, owner)
+        panel = SeriesPanel.from_arrays(panel_arrays(y, X, owner))
+        horizon = 0 if fh is None else self._horizon(fh)  # the networks' geometry is fixed
+        shortest = int(np.diff(panel.offsets).min())
+        self.pretrain_spec_.check_fits(
+            shortest, panel.n_targets, panel.n_exog, horizon, owner, call="pretrain"
+        )
         rng = check_random_state(self.random_state)
         model = self._pretrained_model()
-        self._pretrain_calibrate(model, panel, self._train(model, panel, rng, start=False), fh)
+        valid = self._train(model, panel, rng, start=False)
+        if len(valid):  # no held-out origins: the blend weights measured before stand
+            self._pretrain_calibrate(model, panel, valid, fh)
         self.n_pretrain_series_ += len(panel.offsets) - 1
         return self
 

@@ -582,6 +582,39 @@ def test_pretrain_trains_one_global_model_and_fit_adapts_it():
     assert np.mean(scores_global) < np.mean(scores_naive)
 
 
+def test_a_second_pretrain_is_checked_against_the_networks_it_continues():
+    """The networks' geometry is fixed by the first pretrain: another number of columns, a
+    longer fh or too short series are refused by name (a TypeError deep inside, a longer
+    fh silently ignored, and short series that trained nothing but replaced the blend)."""
+    panel = _panel(4, 40)
+    f = LSTMForecaster(random_state=0, **{**FAST, "lookback": 4, "max_iter": 2})
+    f.pretrain(panel, fh=[1, 2, 3])
+    weights, before = dict(f.pretrain_baseline_weights_), f.forecast_panel(panel)
+    with pytest.raises(ValueError, match="pretrained on 1 target column.s.; pretrain got 2"):
+        f.pretrain(panel.assign(z=1.0), fh=[1, 2, 3])
+    with pytest.raises(ValueError, match="3 step.s. ahead; fh reaches 6.*new forecaster"):
+        f.pretrain(panel, fh=[1, 2, 3, 4, 5, 6])
+    short = panel.groupby(level=0).tail(6)
+    with pytest.raises(ValueError, match="pretrain needs a series of at least 7 time points"):
+        f.pretrain(short, fh=[1, 2, 3])
+    assert f.pretrain_baseline_weights_ == weights and f.n_pretrain_series_ == 4
+    pd.testing.assert_frame_equal(f.forecast_panel(panel), before)
+    f.pretrain(panel, fh=[1, 2])  # a shorter fh continues the same networks
+    assert f.n_pretrain_series_ == 8
+
+
+def test_an_update_with_the_columns_in_another_order_is_taken_in_fit_s_order():
+    index = pd.period_range("2000-01", periods=40, freq="M")
+    Y = pd.DataFrame({"a": np.arange(40.0) + 10, "b": np.sin(np.arange(40.0)) + 10}, index=index)
+    f = LSTMForecaster(random_state=0, **{**FAST, "lookback": 4, "max_iter": 2})
+    g = f.clone()
+    f.fit(Y[:30], fh=[1, 2]).update(Y[30:33][["b", "a"]])
+    g.fit(Y[:30], fh=[1, 2]).update(Y[30:33])
+    pd.testing.assert_frame_equal(f.predict(), g.predict())
+    with pytest.raises(ValueError, match="the same columns"):
+        f.update(Y[33:34].rename(columns={"b": "c"}))
+
+
 def test_pretrain_needs_fh_for_the_direct_strategy_and_panel_data():
     panel = _panel(3, 30)
     with pytest.raises(ValueError, match="needs a relative fh"):

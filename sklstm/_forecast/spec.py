@@ -46,31 +46,41 @@ class WindowSpec:
         """Rows one training window covers: its past and its targets."""
         return self.lookback + self.horizon
 
-    def check_fits(self, n_points: int, n_targets: int, n_exog: int, horizon: int, owner: str):
+    def check_fits(
+        self, n_points: int, n_targets: int, n_exog: int, horizon: int, owner: str, call="fit"
+    ):
         """Raise unless a series of this shape can be fit by networks of this geometry.
 
-        (A pretrained model: ``fit`` fine-tunes networks whose geometry is fixed.)
+        (A pretrained model: ``fit`` fine-tunes networks whose geometry is fixed, and a
+        second ``pretrain`` continues them; ``call`` names the one checked, and
+        ``n_points`` is its shortest series.)
         """
         if n_targets != self.n_targets:
             raise ValueError(
-                f"{owner} was pretrained on {self.n_targets} target column(s); fit got "
+                f"{owner} was pretrained on {self.n_targets} target column(s); {call} got "
                 f"{n_targets}."
             )
         if n_exog != self.n_exog:
             raise ValueError(
-                f"{owner}: fit must get exogenous X with the same columns as pretrain (or "
-                "none if pretrain had none)."
+                f"{owner}: {call} must get exogenous X with the same columns as the first "
+                "pretrain (or none if it had none)."
             )
         if horizon > self.horizon:
+            longer = (
+                "Pretrain a new forecaster with the longer fh (a second pretrain continues "
+                "the same networks)."
+                if call == "pretrain"
+                else "Pretrain with the longer fh."
+            )
             raise ValueError(
                 f"{owner} was pretrained for {self.horizon} step(s) ahead; fh reaches "
-                f"{horizon}. Pretrain with the longer fh."
+                f"{horizon}. {longer}"
             )
         if n_points < self.span:
             raise ValueError(
                 f"{owner} was pretrained with lookback={self.lookback} and a horizon of "
-                f"{self.horizon}; fit needs a series of at least {self.span} time points, "
-                f"got {n_points}."
+                f"{self.horizon}; {call} needs a series of at least {self.span} time "
+                f"points, got {n_points}."
             )
 
 

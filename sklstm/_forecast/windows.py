@@ -216,9 +216,13 @@ def check_finite(values, what: str, owner: str) -> None:
 def update_frames(y, X, y_columns, hist_X, owner: str):
     """The ``y`` and ``X`` of an update, checked against fit's columns (nothing changes).
 
-    A one-column ``y`` is renamed as fit's (its name does not matter, as in sktime); ``X``
+    The same columns in another order are put in fit's; a one-column ``y`` is renamed as
+    fit's (its name does not matter, as in sktime); ``X``
     keeps fit's exogenous columns (those of ``hist_X``; None: fitted without X) only.
     """
+    same = len(y.columns) == len(y_columns) and set(y.columns) == set(y_columns)
+    if same and list(y.columns) != list(y_columns):
+        y = y[list(y_columns)]  # the same columns in another order
     if list(y.columns) != list(y_columns):
         if len(y.columns) != 1 or len(y_columns) != 1:
             raise ValueError(
