@@ -523,6 +523,33 @@ class LSTMForecaster(BaseForecaster):
         frames = [pd.DataFrame(v, index=index, columns=columns) for v in (mean, sigma)]
         return TDistribution(mu=frames[0], sigma=frames[1], df=df, index=index, columns=columns)
 
+    def update(self, y, X=None, update_params=True):
+        """Update the cutoff, the data seen and (``update_params``) the networks.
+
+        sktime's ``update``; for a panel or hierarchy fitted series by series, every
+        series' new time points are checked first (sktime updates the series one by
+        one, so a refused one left those before it updated and the cutoff moved).
+        See sktime's ``BaseForecaster.update`` for the parameters.
+        """
+        if getattr(self, "_is_vectorized", False) and isinstance(
+            getattr(y, "index", None), pd.MultiIndex
+        ):
+            self._check_every_series_update(y)
+        return super().update(y, X=X, update_params=update_params)
+
+    def _check_every_series_update(self, y):
+        owner = type(self).__name__
+        forecasters = self.forecasters_.iloc[:, 0]
+        for key, part in y.groupby(level=list(range(y.index.nlevels - 1))):
+            name = key[0] if len(key) == 1 else key
+            if name not in forecasters.index:
+                continue  # a new series: sktime's to refuse
+            seen = forecasters.loc[name]._hist_y.index
+            try:
+                check_update(seen, part.index.get_level_values(-1), owner)
+            except ValueError as exc:
+                raise ValueError(f"series {name!r}: {exc} (no series was updated)") from None
+
     def _update(self, y, X=None, update_params=True):
         try:
             check_update(self._hist_y.index, y.index, type(self).__name__)

@@ -603,6 +603,28 @@ def test_a_second_pretrain_is_checked_against_the_networks_it_continues():
     assert f.n_pretrain_series_ == 8
 
 
+@pytest.mark.parametrize("refused", ["s0", "s2"])  # the first series, or a later one
+def test_a_refused_update_of_a_panel_updates_no_series(refused):
+    """sktime updates a panel series by series: a gap in one left the series before it
+    updated and the cutoff moved. Every series is checked first."""
+    panel = _panel(3, 40)
+    times = panel.index.get_level_values(-1)
+    f = LSTMForecaster(random_state=0, **{**FAST, "lookback": 4, "max_iter": 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # sktime's remember_data notice
+        f.fit(panel[times < times[30]], fh=[1, 2])
+        before = f.predict()
+        new = panel[(times >= times[30]) & (times < times[33])]
+        new = new.drop(index=(refused, times[30]))  # a gap in that series
+        with pytest.raises(ValueError, match=f"series '{refused}'.*no series was updated"):
+            f.update(new, update_params=False)
+        assert f.cutoff[0] == times[29]
+        assert [g.cutoff[0] for g in f.forecasters_.iloc[:, 0]] == [times[29]] * 3
+        pd.testing.assert_frame_equal(f.predict(), before)
+        f.update(panel[(times >= times[30]) & (times < times[33])], update_params=False)
+        assert f.cutoff[0] == times[32]
+
+
 def test_an_update_with_the_columns_in_another_order_is_taken_in_fit_s_order():
     index = pd.period_range("2000-01", periods=40, freq="M")
     Y = pd.DataFrame({"a": np.arange(40.0) + 10, "b": np.sin(np.arange(40.0)) + 10}, index=index)
