@@ -48,6 +48,14 @@ _NETWORK_PARAMS = (
 _FORMAT = 2  # the layout of the fitted state; pickles of another layout do not load
 
 
+def _few(names, shown: int = 5) -> str:
+    """``'a', 'b' and 3 more``: a readable list of series names; "none" for none."""
+    if not names:
+        return "none"
+    text = ", ".join(repr(n) for n in names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 class LSTMForecaster(BaseForecaster):
     """A (peephole) LSTM forecaster for sktime, trained on sliding windows of the series.
 
@@ -540,10 +548,21 @@ class LSTMForecaster(BaseForecaster):
     def _check_every_series_update(self, y):
         owner = type(self).__name__
         forecasters = self.forecasters_.iloc[:, 0]
-        for key, part in y.groupby(level=list(range(y.index.nlevels - 1))):
-            name = key[0] if len(key) == 1 else key
-            if name not in forecasters.index:
-                continue  # a new series: sktime's to refuse
+        parts = {
+            key[0] if len(key) == 1 else key: part
+            for key, part in y.groupby(level=list(range(y.index.nlevels - 1)))
+        }
+        missing = [name for name in forecasters.index if name not in parts]
+        new = [name for name in parts if name not in forecasters.index]
+        if missing or new:  # sktime's own message only compares the counts
+            raise ValueError(
+                f"{owner}.update: the panel was fitted on {len(forecasters)} series and "
+                "sktime updates it series by series, so the new rows must hold every "
+                f"fitted series and no other (missing: {_few(missing)}; not fitted: "
+                f"{_few(new)}). Pass new rows of every fitted series, or fit again on "
+                "the series you have (no series was updated)."
+            )
+        for name, part in parts.items():
             seen = forecasters.loc[name]._hist_y.index
             try:
                 check_update(seen, part.index.get_level_values(-1), owner)

@@ -930,3 +930,27 @@ def test_the_safety_net_rescues_a_poor_network_on_a_seasonal_series():
     w = blended.baseline_weights_
     assert w["seasonal_naive"] + w["theta"] > 0.5, w
     assert score(test, blended.predict(), y_train=train) < 1.3 * s_naive
+
+
+@pytest.mark.parametrize("series", [["s0", "s1"], ["s0", "s1", "s2", "s3"]])
+def test_an_update_of_a_panel_names_the_missing_and_the_unfitted_series(series):
+    """sktime updates a panel fitted series by series and only compares the counts ("the
+    estimator data frame must have the same shape"): the message names the series."""
+    panel = _panel(4, 40)
+    times = panel.index.get_level_values(-1)
+    fitted = panel[panel.index.get_level_values(0).isin(["s0", "s1", "s2"])]
+    f = LSTMForecaster(random_state=0, **{**FAST, "lookback": 4, "max_iter": 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # sktime's remember_data notice
+        f.fit(fitted[fitted.index.get_level_values(-1) < times[30]], fh=[1, 2])
+        before = f.predict()
+        new = panel[(times >= times[30]) & (times < times[33])]
+        new = new[new.index.get_level_values(0).isin(series)]
+        expected = "missing: 's2'; not fitted: none" if len(series) == 2 else "missing: none"
+        with pytest.raises(ValueError, match=rf"3 series.*{expected}.*no series was updated"):
+            f.update(new, update_params=False)
+        if len(series) == 4:
+            with pytest.raises(ValueError, match="not fitted: 's3'"):
+                f.update(new, update_params=False)
+        assert f.cutoff[0] == times[29]
+        pd.testing.assert_frame_equal(f.predict(), before)
