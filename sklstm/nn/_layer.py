@@ -91,8 +91,10 @@ class PeepholeLSTM(nn.Module):
     peephole : {"diagonal", "full", "none"}, default="diagonal"
         Which peephole connections the gates have; see above.
     impl : {"auto", "eager", "cpu_fused", "triton"}, default="auto"
-        Which implementation runs the recurrence of the peephole modes.
-        ``"auto"`` takes the fastest one available for the device and dtype:
+        Which implementation runs the recurrence of the peephole modes
+        (``"cpu_fused"`` and ``"triton"`` raise ``ValueError`` with
+        ``peephole="none"``, which runs torch's fused LSTM). ``"auto"``
+        takes the fastest one available for the device and dtype:
         for ``peephole="diagonal"`` in float32/float64 that is ``"triton"``
         on CUDA (persistent Triton kernels, forward and backward; needs
         ``triton``; large problems -- batch * hidden^2 above 2^25 -- use the
@@ -202,11 +204,21 @@ class PeepholeLSTM(nn.Module):
             raise ValueError(f"peephole must be one of {PEEPHOLE_MODES}, got {peephole!r}")
         if impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+        if peephole == "none" and impl in ("cpu_fused", "triton"):
+            raise ValueError(
+                f"impl={impl!r} runs the peephole recurrences only; peephole='none' is a "
+                "plain LSTM and runs torch's fused LSTM (cuDNN on CUDA). Use impl='auto' "
+                "(or 'eager' for the generic loop), or a peephole mode."
+            )
         if bidirectional:
             raise ValueError(
                 "PeepholeLSTM does not support bidirectional=True: run a second PeepholeLSTM "
                 "on the time-reversed input (input.flip(0), or flip(1) with batch_first=True), "
                 "flip its output back and concatenate the two outputs on the last dimension"
+            )
+        if not isinstance(proj_size, numbers.Integral) or proj_size < 0:
+            raise ValueError(
+                f"proj_size must be an int >= 0 (only 0 is supported), got {proj_size!r}"
             )
         if proj_size:
             raise ValueError(

@@ -54,6 +54,59 @@ def run_with_grads(fn, inputs, upstream):
     return [out, h, c], [t.grad for t in inputs]
 
 
+def rounding_floor(module, inputs, upstream, n_state, reps=4, seed=0):
+    """How far float32 rounding of the inputs alone moves the float64 reference's results.
+
+    Every input and parameter is perturbed by up to its float32 unit roundoff (2^-24,
+    relative) and the reference rerun in float64; the largest relative change of an
+    output or gradient over ``reps`` perturbations. A float32 result cannot be closer to
+    the reference than this where the problem is ill-conditioned (the one-unit case: a
+    scalar gradient that is a difference of near-equal terms).
+    """
+    names = ["x"] + (["h0", "c0"] if n_state else []) + [n for n, _ in module.named_parameters()]
+
+    def reference(tensors):
+        given = dict(zip(names, tensors, strict=True))
+        layers = [
+            {
+                key: given.get(f"{name}_l{k}")
+                for key, name in [
+                    ("w_ih", "weight_ih"),
+                    ("w_hh", "weight_hh"),
+                    ("b_ih", "bias_ih"),
+                    ("b_hh", "bias_hh"),
+                    ("w_ch", "weight_ch"),
+                ]
+            }
+            for k in range(module.num_layers)
+        ]
+        state = (given["h0"], given["c0"]) if n_state else None
+
+        def fn(*_):
+            return reference_lstm(
+                given["x"], layers, state, peephole=module.peephole,
+                batch_first=module.batch_first,
+            )  # fmt: skip
+
+        outs, grads = run_with_grads(fn, tensors, [u.double() for u in upstream])
+        return outs + grads
+
+    base = [t.detach().double().requires_grad_() for t in inputs]
+    results = reference(base)
+    gen = torch.Generator().manual_seed(seed)
+    worst = 0.0
+    for _ in range(reps):
+        moved = [
+            (t.detach() * (1 + 2.0**-24 * (2 * torch.rand(t.shape, generator=gen).double() - 1)))
+            .requires_grad_()
+            for t in base
+        ]  # fmt: skip
+        worst = max(
+            [worst] + [rel_err(a, b) for a, b in zip(reference(moved), results, strict=True)]
+        )
+    return worst
+
+
 def make_case(mode, shape, dtype, device, seed, impl="auto"):
     seq, batch, n_in, hidden, layers, batch_first, given_hx, bias = shape
     gen = torch.Generator().manual_seed(seed)  # fresh inputs every run (see ``seed``)
@@ -106,12 +159,21 @@ def test_matches_float64_reference(mode, shape, dtype, impl, device, seed):
     outs, grads = run_with_grads(ours, inputs, upstream)
     ref_outs, ref_grads = run_with_grads(ref, inputs, [u.double() for u in upstream])
     names = ["x"] + (["h0", "c0"] if n_state else []) + [n for n, _ in module.named_parameters()]
+    tol = TOL[dtype]
+    pairs = zip(outs + grads, ref_outs + ref_grads, strict=True)
+    errors = [rel_err(a, b) for a, b in pairs if a is not None]
+    if dtype == torch.float32 and max(errors) >= tol:
+        # An ill-conditioned draw (about 1 in 100 of the one-unit case): float32 is held to
+        # what rounding its inputs does to the reference, with room for its own arithmetic.
+        inputs_cpu = [t.detach().cpu() for t in inputs]
+        upstream_cpu = [u.detach().cpu() for u in upstream]
+        tol = max(tol, 20 * rounding_floor(module, inputs_cpu, upstream_cpu, n_state))
     for name, a, b in zip(["output", "h_n", "c_n"], outs, ref_outs, strict=True):
         assert a.dtype == dtype and a.device.type == device.type
-        assert rel_err(a, b) < TOL[dtype], f"{name}, seed={seed}"
+        assert rel_err(a, b) < tol, f"{name}, seed={seed}"
     for name, a, b in zip(names, grads, ref_grads, strict=True):
         assert a is not None, f"no gradient for {name}"
-        assert rel_err(a, b) < TOL[dtype], f"gradient of {name}, seed={seed}"
+        assert rel_err(a, b) < tol, f"gradient of {name}, seed={seed}"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -292,3 +354,15 @@ def test_empty_sequences_and_batches(mode, shape):
     out, (h, c) = lstm(torch.randn(shape))
     assert out.shape == shape[:-1] + (4,)
     assert torch.count_nonzero(h) == 0 and torch.count_nonzero(c) == 0
+
+
+@pytest.mark.parametrize("impl", ["cpu_fused", "triton"])
+def test_forced_peephole_kernels_refuse_a_plain_lstm(impl):
+    with pytest.raises(ValueError, match=f"impl='{impl}' runs the peephole recurrences only"):
+        PeepholeLSTM(3, 4, peephole="none", impl=impl)
+    PeepholeLSTM(3, 4, peephole="none", impl="eager")  # the generic loop runs any mode
+
+
+def test_a_negative_proj_size_is_named_as_such():
+    with pytest.raises(ValueError, match="proj_size must be an int >= 0"):
+        PeepholeLSTM(3, 4, proj_size=-1)
