@@ -16,15 +16,17 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetRegressor
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
 from sklstm import _version
+from sklstm._checks import reject_int_bools
 from sklstm._plotting import plot_curves
 from sklstm._training import (
     BatchLoader,
@@ -71,6 +73,11 @@ def resolve_device(device) -> str:
                 f"device={device!r} was requested but this machine has "
                 f"{torch.cuda.device_count()} CUDA device(s)."
             )
+    elif parsed.type == "meta":
+        raise ValueError(
+            f"device={device!r} holds no data (tensors on the meta device have shapes "
+            "only), so nothing can be trained on it; use 'cpu', 'cuda' or 'auto'."
+        )
     elif parsed.type == "mps" and not (
         hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
     ):
@@ -107,6 +114,18 @@ def _plain(value):
     return value
 
 
+def _is_callback(item) -> bool:
+    """What skorch's ``callbacks`` takes: a Callback instance or class, or (name, one of
+    those or None) as a tuple or list."""
+
+    def one(cb):
+        return isinstance(cb, Callback) or (isinstance(cb, type) and issubclass(cb, Callback))
+
+    if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str):
+        return item[1] is None or one(item[1])
+    return one(item)
+
+
 class BaseLSTM(BaseEstimator):
     """Shared parameters, training and persistence of the sklstm estimators."""
 
@@ -129,6 +148,20 @@ class BaseLSTM(BaseEstimator):
         "verbose": ["verbose"],
         "callbacks": [list, None],
     }
+
+    def _validate_params(self):
+        super()._validate_params()
+        reject_int_bools(
+            type(self).__name__, self.get_params(deep=False), self._parameter_constraints
+        )
+        for callback in self.callbacks or []:
+            if not _is_callback(callback):
+                raise InvalidParameterError(
+                    f"The 'callbacks' parameter of {type(self).__name__} must be a list of "
+                    "skorch callbacks: instances or subclasses of skorch.callbacks.Callback, "
+                    f"or (name, callback) pairs (callback None turns one off); got "
+                    f"{callback!r}. For example callbacks=[skorch.callbacks.LRScheduler(...)]."
+                )
 
     # ---- resolution helpers -------------------------------------------------
 
@@ -328,17 +361,17 @@ class BaseLSTM(BaseEstimator):
     @property
     def history_(self):
         """skorch ``History`` of the training: one row per epoch (losses, durations)."""
-        return self.net_.history
+        return self._fitted_net().history
 
     @property
     def loss_curve_(self) -> list[float]:
         """Training loss per epoch (mean squared error on the standardised targets)."""
-        return list(self.net_.history[:, "train_loss"])
+        return list(self._fitted_net().history[:, "train_loss"])
 
     @property
     def validation_loss_curve_(self) -> list[float] | None:
         """Validation loss per epoch, read from the history; None if no epoch had one."""
-        rows = self.net_.history
+        rows = self._fitted_net().history
         if not len(rows) or not any("valid_loss" in row for row in rows):
             return None
         # Epochs trained without a validation set (a warm start) have no value: NaN.
@@ -347,12 +380,21 @@ class BaseLSTM(BaseEstimator):
     @property
     def n_iter_(self) -> int:
         """Number of epochs run over all calls to fit / partial_fit since the last cold start."""
-        return len(self.net_.history)
+        return len(self._fitted_net().history)
 
     @property
     def module_(self) -> torch.nn.Module:
         """The trained torch module."""
-        return self.net_.module_
+        return self._fitted_net().module_
+
+    def _fitted_net(self):
+        """``net_``; NotFittedError (an AttributeError too: ``hasattr`` is False) before fit."""
+        if "net_" not in self.__dict__:  # the ensemble has no fit: not check_is_fitted
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this attribute."
+            )
+        return self.net_
 
     def plot_history(self, ax=None):
         """Plot the training (and validation) loss per epoch, on a log scale.
@@ -404,8 +446,6 @@ class BaseLSTM(BaseEstimator):
         ----------
         path : str or path-like or file-like
         """
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self)
         params = self.get_params(deep=False)
         if params.get("callbacks"):

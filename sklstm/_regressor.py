@@ -7,8 +7,24 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from sklstm._base import BaseLSTM, resolve_device
+from sklstm._checks import reject_time_dtypes
 from sklstm._export import export_torchscript as _export_torchscript
 from sklstm._training import SequenceDataset, TailSplit
+
+
+def weighted_std(y, mean, weights) -> np.ndarray:
+    """The weighted standard deviation of each column of ``y`` around ``mean``.
+
+    In units of each column's largest deviation, so that neither tiny targets (1e-170:
+    their squares underflow to 0, as if constant) nor huge ones lose it; inf where the
+    deviations themselves overflow.
+    """
+    weights = np.asarray(weights)
+    rows = weights > 0  # weight-0 rows (placeholders) count for nothing, not even the unit
+    dev, weights = y[rows] - mean, weights[rows]
+    unit = np.abs(dev).max(axis=0)
+    unit = np.where((unit > 0) & np.isfinite(unit), unit, 1.0)
+    return unit * np.sqrt(np.average((dev / unit) ** 2, axis=0, weights=weights))
 
 
 class LSTMRegressor(RegressorMixin, BaseLSTM):
@@ -211,6 +227,29 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     def _fit(self, X, y, sample_weight, *, incremental):
         fitted = hasattr(self, "net_")
         cold = not fitted or not (incremental or self.warm_start)
+        if not cold:
+            train, valid = self._prepare(X, y, sample_weight, incremental=incremental, cold=False)
+        else:
+            # A cold fit refused before training (bad input, say) leaves the estimator as
+            # it was: a fitted model still predicts as before, an unfitted one stays
+            # unfitted. The new fit builds a new net, so a shallow copy keeps the old state;
+            # it is dropped before training, so the old net is not held meanwhile.
+            state = dict(self.__dict__)
+            try:
+                train, valid = self._prepare(
+                    X, y, sample_weight, incremental=incremental, cold=True
+                )
+            except BaseException:
+                self.__dict__.clear()
+                self.__dict__.update(state)
+                raise
+            del state
+        self._fit_dataset(train, valid, epochs=1 if incremental else self.max_iter, warm=not cold)
+        return self
+
+    def _prepare(self, X, y, sample_weight, *, incremental, cold):
+        """Check the inputs, set up a cold start, and return the ``(train, valid)`` sets."""
+        reject_time_dtypes(type(self).__name__, X=X, y=y)
         if cold:
             # Before validate_data sets n_features_in_: a bad device leaves no fitted state.
             resolve_device(self.device)
@@ -263,11 +302,11 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         if cold:
             with np.errstate(over="ignore", invalid="ignore"):
                 mean = np.average(y2, axis=0, weights=sample_weight)
-                var = np.average((y2 - mean) ** 2, axis=0, weights=sample_weight)
-            if not (np.isfinite(mean).all() and np.isfinite(var).all()):
+                std = weighted_std(y2, mean, sample_weight)
+            if not (np.isfinite(mean).all() and np.isfinite(std).all()):
                 raise ValueError(
                     f"{type(self).__name__}: y is too large to standardise in float64 (its "
-                    f"largest magnitude is {np.abs(y2).max():.3g}; its variance overflows). "
+                    f"largest magnitude is {np.abs(y2).max():.3g}; its mean or spread overflows). "
                     "Divide y by a constant first, and multiply the predictions back."
                 )
             self._cold_start(
@@ -277,7 +316,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
                 n_outputs=y2.shape[1],
                 y_ndim=y.ndim,
                 y_mean=mean,
-                y_var=var,
+                y_std=std,
                 n_train=len(X),
             )
         y_scaled = ((y2 - self.y_mean_) / self._target_divisor()).astype(self.dtype_)
@@ -293,23 +332,22 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
             valid = dataset.subset(slice(len(dataset) - n_valid, len(dataset)))
         if not cold and not incremental:  # a warm fit trains with the current parameters
             self._take_training_params(len(X))  # the batch size of a cold fit's n
-        self._fit_dataset(train, valid, epochs=1 if incremental else self.max_iter, warm=not cold)
-        return self
+        return train, valid
 
     def _cold_start(
-        self, *, n_features, n_channels, dtype, n_outputs, y_ndim, y_mean, y_var, n_train
+        self, *, n_features, n_channels, dtype, n_outputs, y_ndim, y_mean, y_std, n_train
     ):
         """Set the fitted state of a fresh model and build its untrained net.
 
-        ``y_mean`` and ``y_var`` are the (sample-weighted) mean and variance of the
-        targets, which ``fit`` computes.
+        ``y_mean`` and ``y_std`` are the (sample-weighted) mean and standard deviation
+        of the targets, which ``fit`` computes.
         """
         self.n_features_in_ = int(n_features)
         self.n_channels_in_ = int(n_channels)
         self.dtype_ = np.dtype(dtype)
         self.n_outputs_ = int(n_outputs)
         self._y_ndim = y_ndim
-        scale = np.sqrt(y_var)
+        scale = np.array(y_std, dtype=np.float64)
         # A constant target gets scale 0: the network learns 0 for it, and
         # predictions are exactly the constant (scale * output + mean). Constant up to
         # the rounding of its mean, relative to it: a target in tiny units is not.
@@ -377,6 +415,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
             Shaped like the ``y`` given to fit, in the dtype training ran in.
         """
         check_is_fitted(self)
+        reject_time_dtypes(type(self).__name__, X=X)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], allow_nd=True)
         X = self._as_sequences(X, reset=False)
         if self.dtype_ == np.float32 and X.dtype == np.float64 and X.size:

@@ -143,7 +143,10 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             center = values.mean(axis=0, dtype=np.float64)
             with np.errstate(over="ignore", invalid="ignore"):
                 spread = np.sqrt(values.var(axis=0, dtype=np.float64))
-            if not np.isfinite(spread).all():  # huge values: in units of the largest |value|
+            # huge values (the variance overflows) or tiny ones (it underflows, or keeps
+            # only a few digits among subnormal numbers): in units of the largest |value|
+            tiny = np.sqrt(np.finfo(np.float64).tiny) * 1e8
+            if not np.isfinite(spread).all() or np.any((spread < tiny) & ~constant):
                 unit = np.maximum(np.abs(data_min), np.abs(data_max))
                 unit[~(unit > 0) | ~np.isfinite(unit)] = 1.0
                 spread = unit * np.sqrt((values / unit).var(axis=0, dtype=np.float64))
@@ -283,6 +286,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
     def _validate(self, X, reset, inverse=False):
         """Validate X; at transform time check its layout against the one seen in fit."""
         ndim = getattr(X, "ndim", None)
+        if ndim is None and isinstance(X, (list, tuple)):
+            try:
+                ndim = np.ndim(X)  # nested lists: the layout before any conversion
+            except ValueError:  # ragged: validate_data says what is wrong
+                ndim = None
         if not reset and ndim in (2, 3):
             self._check_same_ndim(ndim)  # before validate_data's less specific message
         if inverse:

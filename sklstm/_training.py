@@ -184,8 +184,10 @@ class WeightedMSELoss(nn.Module):
         if isinstance(target, Tensor):
             return (y_pred - target).pow(2).mean()
         y, w = target
-        per_sample = (y_pred - y).pow(2).mean(dim=1)
-        return (w * per_sample).sum() / w.sum()
+        # A weight-0 sample counts for nothing, even where its error is not finite (a
+        # huge placeholder target): 0 * inf would make the loss, or its gradient, NaN.
+        diff = torch.where((w > 0).unsqueeze(1), y_pred - y, 0.0)
+        return (w * diff.pow(2).mean(dim=1)).sum() / w.sum()
 
 
 class TrainingGuard(Callback):

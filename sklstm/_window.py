@@ -27,6 +27,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sklstm._checks import reject_time_dtypes
+
 __all__ = ["make_windows", "WindowTransformer"]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
@@ -39,6 +41,12 @@ def _check_series(a, name):
     float64. Raises TypeError for non-numeric data and ValueError for NaN/inf or a wrong
     number of dimensions, each with a hint on how to fix it.
     """
+    reject_time_dtypes("make_windows", **{name: a})
+    if getattr(a, "ndim", None) == 2 and a.shape[1] == 0:
+        raise ValueError(
+            f"make_windows: {name} has no columns (shape {a.shape}); pass at least one "
+            "series (a column per series, time along the first axis)."
+        )
     try:
         arr = check_array(
             a,
@@ -318,7 +326,7 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
 
     **Outputs are read-only views** into one padded copy of the table (the windows overlap
     in memory, so a window costs nothing extra). Call ``np.array(Xt)`` if you need to write
-    to them.
+    to them. A pandas or polars table (``set_output``) is a writeable copy.
 
     **set_output.** ``set_output(transform="pandas"/"polars")`` applies to
     ``output="flat"`` only: a 3-D array cannot be a table, so with ``output="3d"``
@@ -393,8 +401,9 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
         -------
         Xt : ndarray of shape (n_samples, lookback, n_channels) or \
 (n_samples, lookback * n_channels)
-            Read-only view; 3-D for ``output="3d"``, 2-D (or a DataFrame under
-            ``set_output``) for ``output="flat"``. float32 input stays float32.
+            Read-only view; 3-D for ``output="3d"``, 2-D (or a DataFrame, a
+            writeable copy, under ``set_output``) for ``output="flat"``. float32
+            input stays float32.
         """
         check_is_fitted(self)
         self._check_params_again()
@@ -423,7 +432,10 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
         if self.output == "flat":
             # A view too: the padded table is C-contiguous, so the (lookback, channel) axes
             # of each window merge into one axis without a copy.
-            return windows.reshape(X.shape[0], -1)
+            flat = windows.reshape(X.shape[0], -1)
+            # A DataFrame over a read-only view refuses every in-place edit (df.loc[...] =,
+            # fillna(inplace=True)) with numpy's errors: a table gets its own copy.
+            return flat if container == "default" else np.array(flat)
         return windows
 
     def _check_params_again(self):

@@ -20,11 +20,12 @@ from sktime.datatypes import update_data
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from sklstm._base import BaseLSTM
+from sklstm._checks import reject_int_bools
 from sklstm._forecast import intervals
 from sklstm._forecast.ensemble import LSTMEnsemble
 from sklstm._forecast.index import check_index, check_update, cutoff_of, steps_ahead
 from sklstm._forecast.model import ForecastModel, design
-from sklstm._forecast.spec import panel_steps, season_length
+from sklstm._forecast.spec import check_trainable, panel_steps, season_length
 from sklstm._forecast.windows import SeriesPanel, check_finite, panel_arrays, update_frames
 from sklstm._plotting import plot_curves
 
@@ -328,12 +329,14 @@ class LSTMForecaster(BaseForecaster):
 
     # ---- parameters ---------------------------------------------------------------
 
+    def _check_param_values(self):
+        params = self.get_params(deep=False)
+        owner = type(self).__name__
+        validate_parameter_constraints(self._parameter_constraints, params, caller_name=owner)
+        reject_int_bools(owner, params, self._parameter_constraints)
+
     def _check_params(self):
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            self.get_params(deep=False),
-            caller_name=type(self).__name__,
-        )
+        self._check_param_values()
         if self.strategy == "direct":
             warnings.warn(
                 f"{type(self).__name__}(strategy='direct') is deprecated: use "
@@ -530,6 +533,40 @@ class LSTMForecaster(BaseForecaster):
         index, columns = fh.to_absolute_index(self.cutoff), pd.Index(self._y_columns)
         frames = [pd.DataFrame(v, index=index, columns=columns) for v in (mean, sigma)]
         return TDistribution(mu=frames[0], sigma=frames[1], df=df, index=index, columns=columns)
+
+    def fit(self, y, X=None, fh=None):
+        """Fit the networks to ``y`` (and ``X``); see sktime's ``BaseForecaster.fit``.
+
+        A panel or hierarchy without ``pretrain`` is fitted series by series (sktime's
+        vectorisation); a series too short to train on is named before any is fitted.
+        """
+        if isinstance(getattr(y, "index", None), pd.MultiIndex):
+            self._check_param_values()  # a bad parameter is named before any series
+            self._check_every_series_length(y, fh)
+        return super().fit(y, X=X, fh=fh)
+
+    def _check_every_series_length(self, y, fh):
+        if self._recursive:
+            horizon = 1
+        else:
+            try:
+                fh = fh if isinstance(fh, ForecastingHorizon) else ForecastingHorizon(fh)
+            except (TypeError, ValueError):
+                return  # sktime says what is wrong with it (or that fh is needed)
+            values = fh.to_pandas()
+            if not (fh.is_relative and pd.api.types.is_integer_dtype(values.dtype)):
+                return  # steps from each series' own cutoff: checked there
+            horizon = int(values.max())
+        owner = type(self).__name__
+        spec = getattr(self, "pretrain_spec_", None)
+        lengths = y.groupby(level=list(range(y.index.nlevels - 1))).size()
+        for key, n in lengths.items():
+            name = key[0] if isinstance(key, tuple) and len(key) == 1 else key
+            if spec is None:
+                check_trainable(int(n), horizon, owner, f"series {name!r} of y")
+            else:  # the pretrained geometry (its column counts are checked in fit)
+                call = f"fit of series {name!r}"
+                spec.check_fits(int(n), spec.n_targets, spec.n_exog, horizon, owner, call=call)
 
     def update(self, y, X=None, update_params=True):
         """Update the cutoff, the data seen and (``update_params``) the networks.

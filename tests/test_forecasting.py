@@ -954,3 +954,35 @@ def test_an_update_of_a_panel_names_the_missing_and_the_unfitted_series(series):
                 f.update(new, update_params=False)
         assert f.cutoff[0] == times[29]
         pd.testing.assert_frame_equal(f.predict(), before)
+
+
+def test_a_panel_series_too_short_to_train_on_is_named_before_any_is_fitted():
+    panel = _panel(3, 40)
+    short = panel.drop(index=[("s1", t) for t in panel.loc["s1"].index[2:]])
+    f = LSTMForecaster(random_state=0, **{**FAST, "max_iter": 2})
+    with pytest.raises(ValueError, match="series 's1' of y has 2 time points, too few"):
+        f.fit(short, fh=[1, 2, 3])
+    assert not f.is_fitted
+    one = panel.drop(index=[("s1", t) for t in panel.loc["s1"].index[1:]])
+    with pytest.raises(ValueError, match="series 's1' of y has 1 time points"):
+        f.clone().set_params(strategy="recursive").fit(one)  # horizon 1, no fh needed
+    with pytest.raises(InvalidParameterError, match="'hidden_size'"):
+        f.clone().set_params(hidden_size=0).fit(short, fh=[1, 2, 3])  # the parameter first
+    g = LSTMForecaster(random_state=0, **{**FAST, "lookback": 10, "max_iter": 1})
+    g.pretrain(panel, fh=[1, 2, 3])
+    with pytest.raises(ValueError, match="lookback=10.*fit of series 's1' needs.*13.*got 2"):
+        g.fit(short, fh=[1, 2, 3])
+    with pytest.raises(ValueError, match="pretrained for 3 step.*fh reaches 10"):
+        g.fit(panel, fh=range(1, 11))
+
+
+def test_the_lookback_warning_names_the_line_that_called_fit():
+    y = _seasonal(30)
+    f = LSTMForecaster(random_state=0, **{**FAST, "lookback": 40, "max_iter": 1})
+    with pytest.warns(UserWarning, match="lookback=40 is too long") as record:
+        f.fit(y, fh=[1, 2])
+    assert [w.filename for w in record] == [__file__]
+    panel = _panel(2, 30)
+    with pytest.warns(UserWarning, match="lookback=40 is too long") as record:
+        f.clone().fit(panel, fh=[1, 2])  # through sktime's vectorisation
+    assert {w.filename for w in record} == {__file__}

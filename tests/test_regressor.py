@@ -86,10 +86,11 @@ def test_predictions_in_target_units():
     assert reg.score(X, y) > 0.5
 
 
-@pytest.mark.parametrize("unit", [1e-15, 1e-30, 1e15])
+@pytest.mark.parametrize("unit", [1e-15, 1e-30, 1e-170, 1e15, 1e200])
 def test_a_target_in_tiny_or_huge_units_is_learned_as_in_ones(unit):
     """The constant-target test is relative to the target's mean: y in femtoseconds is
-    not constant (it was, below an absolute 2.2e-15, and every prediction was the mean)."""
+    not constant (it was, below an absolute 2.2e-15, and every prediction was the mean);
+    nor is one whose squares underflow (1e-170) or overflow (1e200)."""
     X, y = sequence_task(n=64)
     reg = LSTMRegressor(**FAST).fit(X, y)
     scaled = LSTMRegressor(**FAST).fit(X, y * unit)
@@ -625,7 +626,9 @@ def test_targets_too_large_to_standardise_are_refused_with_the_fix():
     X, y = sequence_task(n=32)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow RuntimeWarning on the way
+        huge = (y - y.min() + 1) / (y.max() - y.min() + 1) * 1.5e308  # the mean overflows
         with pytest.raises(ValueError, match="too large to standardise.*Divide y by a constant"):
-            LSTMRegressor(**FAST).fit(X, y * 1e300)
-    reg = LSTMRegressor(**FAST).fit(X, y * 1e150)  # large but representable: fine
-    assert np.isfinite(reg.predict(X)).all()
+            LSTMRegressor(**FAST).fit(X, huge)
+    for unit in (1e150, 1e300):  # large but representable (the squares overflow): fine
+        reg = LSTMRegressor(**FAST).fit(X, y * unit)
+        assert np.isfinite(reg.predict(X)).all()

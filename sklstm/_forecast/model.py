@@ -56,9 +56,7 @@ def design(panel, *, lookback, horizon, max_fh, sp, scaling, validation_fraction
     one normaliser per mode of :func:`normalisation_modes`.
     """
     n_points = int(np.diff(panel.offsets).min())
-    lookback = resolve_lookback(
-        lookback, n_points, horizon, max_fh, owner=owner, what=what, sp=sp, stacklevel=7
-    )
+    lookback = resolve_lookback(lookback, n_points, horizon, max_fh, owner=owner, what=what, sp=sp)
     spec = WindowSpec(lookback, horizon, panel.n_targets, panel.n_exog)
     modes = normalisation_modes(scaling, sp, lookback, owner)
     return spec, fit_normalisers(panel, spec, modes, validation_fraction, sp)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sklstm._checks import user_stacklevel
+
 
 @dataclass(frozen=True)
 class WindowSpec:
@@ -84,6 +86,16 @@ class WindowSpec:
             )
 
 
+def check_trainable(n_timepoints: int, horizon: int, owner: str, what: str) -> None:
+    """Raise where a series of ``n_timepoints`` holds no window to train on (lookback 1)."""
+    if n_timepoints - horizon + 1 < 2:
+        raise ValueError(
+            f"{owner}: {what} has {n_timepoints} time points, too few to train on with a "
+            f"horizon of {horizon} step(s): at least {horizon + 1} are needed (lookback 1, "
+            "one window). Pass a longer series or a shorter fh."
+        )
+
+
 def resolve_lookback(
     lookback,
     n_timepoints: int,
@@ -93,22 +105,16 @@ def resolve_lookback(
     owner: str,
     what: str,
     sp: int = 1,
-    stacklevel: int = 2,
 ):
     """The lookback to use: ``"auto"`` covers twice the horizon and two seasons (at least 8).
 
     The lookback is shrunk to ``(n_timepoints - horizon + 1) // 2`` on a series too
     short for it, so that at least half of the windows that would fit with lookback
-    1 remain (a given int shrinks with a ``UserWarning``, raised ``stacklevel`` frames
-    up). ``max_fh`` is the longest requested step (None: 12); ``sp`` the seasonal period.
+    1 remain (a given int shrinks with a ``UserWarning`` that names the user's line).
+    ``max_fh`` is the longest requested step (None: 12); ``sp`` the seasonal period.
     """
+    check_trainable(n_timepoints, horizon, owner, what)
     n_usable = n_timepoints - horizon + 1  # windows of length 1 that fit
-    if n_usable < 2:
-        raise ValueError(
-            f"{owner}: {what} has {n_timepoints} time points, too few to train on with a "
-            f"horizon of {horizon} step(s): at least {horizon + 1} are needed (lookback 1, "
-            "one window). Pass a longer series or a shorter fh."
-        )
     limit = max(1, n_usable // 2)
     if lookback == "auto":
         steps = 12 if max_fh is None else int(max_fh)
@@ -119,7 +125,7 @@ def resolve_lookback(
             f"points, horizon {horizon}); using lookback={limit} instead, so that enough "
             "windows remain to train on.",
             UserWarning,
-            stacklevel=stacklevel,
+            stacklevel=user_stacklevel(),
         )
         return limit
     return int(lookback)
