@@ -10,24 +10,27 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, InvalidParameterError
 
 
-def reject_int_bools(owner: str, params: dict, constraints: dict) -> None:
-    """Raise for a bool given to an integer parameter.
-
-    sklearn's ``Interval(Integral, ...)`` lets ``True`` and ``False`` in (bool is an
-    ``Integral``): ``hidden_size=True`` would train one unit, ``max_iter=True`` one epoch.
-    A parameter that also takes ``"boolean"`` is left alone.
-    """
+def reject_bools(owner: str, **params) -> None:
+    """Raise for a bool given as an int parameter (``Interval(Integral)`` lets bools in:
+    bool is an ``Integral``, so ``hidden_size=True`` would train one unit)."""
     for name, value in params.items():
-        if not isinstance(value, (bool, np.bool_)):
-            continue
-        allowed = constraints.get(name, [])
-        if "boolean" in allowed:
-            continue
-        if any(isinstance(c, Interval) and c.type is Integral for c in allowed):
+        if isinstance(value, (bool, np.bool_)):
             raise InvalidParameterError(
-                f"The {name!r} parameter of {owner} must be an int, not a bool; got "
-                f"{value!r}. Pass a number, e.g. {name}=1."
+                f"The {name!r} parameter of {owner} must be an int >= 1, not a bool; "
+                f"got {value!r}. Pass a number, e.g. {name}=1."
             )
+
+
+def reject_int_bools(owner: str, params: dict, constraints: dict) -> None:
+    """:func:`reject_bools` for every integer parameter of ``constraints`` (those with an
+    ``Interval(Integral, ...)`` and no ``"boolean"``)."""
+    integer = {
+        name: value
+        for name, value in params.items()
+        if "boolean" not in constraints.get(name, [])
+        and any(isinstance(c, Interval) and c.type is Integral for c in constraints.get(name, []))
+    }
+    reject_bools(owner, **integer)
 
 
 def _time_kind(a) -> str | None:

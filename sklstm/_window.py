@@ -15,7 +15,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import (
     Interval,
-    InvalidParameterError,
     StrOptions,
     validate_params,
 )
@@ -27,7 +26,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from sklstm._checks import reject_time_dtypes
+from sklstm._checks import reject_bools, reject_time_dtypes
 
 __all__ = ["make_windows", "WindowTransformer"]
 
@@ -87,16 +86,6 @@ def _check_series(a, name):
             "(e.g. with pandas' interpolate() or dropna()) before windowing."
         ) from exc
     return arr
-
-
-def _reject_bool(owner, **params):
-    """Raise for a bool given as an int parameter (``Interval(Integral)`` lets bools in)."""
-    for name, value in params.items():
-        if isinstance(value, (bool, np.bool_)):
-            raise InvalidParameterError(
-                f"The {name!r} parameter of {owner} must be an int >= 1, not a bool; "
-                f"got {value!r}. Pass a number of time steps, e.g. {name}=1."
-            )
 
 
 def _read_only(a):
@@ -208,7 +197,7 @@ def make_windows(y, X=None, *, lookback, horizon=1, stride=1):
     array([[2., 3.],
            [4., 5.]])
     """
-    _reject_bool("make_windows", lookback=lookback, horizon=horizon, stride=stride)
+    reject_bools("make_windows", lookback=lookback, horizon=horizon, stride=stride)
     y_arr = _check_series(y, "y")
     n_steps = y_arr.shape[0]
     y2d = y_arr[:, np.newaxis] if y_arr.ndim == 1 else y_arr  # always a view
@@ -385,7 +374,7 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
         self : WindowTransformer
             The fitted transformer.
         """
-        _reject_bool(type(self).__name__, lookback=self.lookback)
+        reject_bools(type(self).__name__, lookback=self.lookback)
         validate_data(self, X, dtype=list(_FLOAT_DTYPES))
         return self
 
@@ -442,7 +431,7 @@ class WindowTransformer(TransformerMixin, BaseEstimator):
         """lookback, padding and fill_value are read at transform time, not in fit: a
         set_params after fit is checked too, rather than failing inside numpy."""
         self._validate_params()
-        _reject_bool(type(self).__name__, lookback=self.lookback)
+        reject_bools(type(self).__name__, lookback=self.lookback)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the window values: ``"{channel}_lag{k}"``.

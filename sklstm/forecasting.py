@@ -26,7 +26,13 @@ from sklstm._forecast.ensemble import LSTMEnsemble
 from sklstm._forecast.index import check_index, check_update, cutoff_of, steps_ahead
 from sklstm._forecast.model import ForecastModel, design
 from sklstm._forecast.spec import check_trainable, panel_steps, season_length
-from sklstm._forecast.windows import SeriesPanel, check_finite, panel_arrays, update_frames
+from sklstm._forecast.windows import (
+    SeriesPanel,
+    by_instance,
+    check_finite,
+    panel_arrays,
+    update_frames,
+)
 from sklstm._plotting import plot_curves
 
 __all__ = ["LSTMForecaster"]
@@ -559,9 +565,8 @@ class LSTMForecaster(BaseForecaster):
             horizon = int(values.max())
         owner = type(self).__name__
         spec = getattr(self, "pretrain_spec_", None)
-        lengths = y.groupby(level=list(range(y.index.nlevels - 1))).size()
-        for key, n in lengths.items():
-            name = key[0] if isinstance(key, tuple) and len(key) == 1 else key
+        for name, part in by_instance(y):
+            n = len(part)
             if spec is None:
                 check_trainable(int(n), horizon, owner, f"series {name!r} of y")
             else:  # the pretrained geometry (its column counts are checked in fit)
@@ -585,10 +590,7 @@ class LSTMForecaster(BaseForecaster):
     def _check_every_series_update(self, y):
         owner = type(self).__name__
         forecasters = self.forecasters_.iloc[:, 0]
-        parts = {
-            key[0] if len(key) == 1 else key: part
-            for key, part in y.groupby(level=list(range(y.index.nlevels - 1)))
-        }
+        parts = dict(list(by_instance(y)))
         missing = [name for name in forecasters.index if name not in parts]
         new = [name for name in parts if name not in forecasters.index]
         if missing or new:  # sktime's own message only compares the counts

@@ -184,7 +184,7 @@ class WindowDataset(torch.utils.data.Dataset):
         return self.batch(torch.as_tensor([i]))
 
 
-def _by_instance(frame):
+def by_instance(frame):
     """``frame.groupby`` over the instance level(s), a scalar level for a 2-level index."""
     levels = list(range(frame.index.nlevels - 1))
     return frame.groupby(level=levels[0] if len(levels) == 1 else levels, sort=False)
@@ -251,9 +251,9 @@ def update_frames(y, X, y_columns, hist_X, owner: str):
 
 def panel_arrays(y, X=None, owner="LSTMForecaster"):
     """List of ``(Y, Xa)`` float64 arrays, one per instance of a multi-indexed panel."""
-    X_groups = {} if X is None else dict(list(_by_instance(X)))
+    X_groups = {} if X is None else dict(list(by_instance(X)))
     series = []
-    for key, y_i in _by_instance(y):
+    for key, y_i in by_instance(y):
         Y = y_i.to_numpy(dtype=np.float64)
         Xa = None if X is None else X_groups[key].loc[y_i.index].to_numpy(dtype=np.float64)
         check_finite(Y, f"series {key!r} of y", owner)
@@ -314,7 +314,7 @@ def last_windows(frame, lookback: int, context: int, owner: str = "forecast_pane
         )
     values = _numeric(frame, "y", owner)
     keys, cutoffs, pasts, histories = [], [], [], []
-    grouped = _by_instance(frame)
+    grouped = by_instance(frame)
     rows = grouped.indices  # each series' row positions (its rows need not be together)
     times = frame.index.get_level_values(-1)
     for key, positions in rows.items():
